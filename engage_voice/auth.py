@@ -1,0 +1,292 @@
+"""Authentication: a permanent API token, or JWT -> RingCentral OAuth -> RingCX exchange.
+
+One `OAuthTokenHolder` per (host, platform, client id, credential) per process, shared by
+every client, thread and event loop in it. Getting a token is single-flight: when the
+token is due, the first caller refreshes it and every concurrent caller waits for that
+one refresh (a `concurrent.futures.Future`, so waiting works across threads and loops).
+
+Order of fallbacks: refresh with the rotating refresh token; if that fails, exchange the
+RingCentral access token again (paced by the 5/min exchange limiter); if the RingCentral
+token is gone or rejected, log in to RingCentral again with the JWT (or password).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from .errors import ApiError, AuthenticationError, ConfigurationError, InvalidRequestError
+from .models import AgentDetail, EngageTokenResponse, RcTokenResponse
+from .settings import EngageSettings
+
+if TYPE_CHECKING:
+    from .transport import Transport
+
+log = logging.getLogger("engage_voice.auth")
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT-shaped token (epoch seconds), without verifying it."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+        exp = claims.get("exp")
+        return float(exp) if exp is not None else None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+class ApiTokenAuth:
+    """`X-Auth-Token`: a permanent token, nothing to refresh."""
+
+    kind = "api_token"
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    async def headers(self, transport: Transport) -> dict[str, str]:
+        return {"X-Auth-Token": self._token.get_secret_value()}
+
+    async def invalidate(self, headers_used: Mapping[str, str]) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "ApiTokenAuth(token=**********)"
+
+
+class OAuthTokenHolder:
+    kind = "bearer"
+
+    def __init__(self, settings: EngageSettings) -> None:
+        if settings.auth_mode not in ("jwt", "password"):
+            raise ConfigurationError(
+                "OAuth needs ENGAGE_CLIENT_ID, ENGAGE_CLIENT_SECRET and ENGAGE_JWT "
+                "(or ENGAGE_USERNAME/ENGAGE_PASSWORD)"
+            )
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._inflight: concurrent.futures.Future[None] | None = None
+        self._access: SecretStr | None = None
+        self._access_expires = 0.0
+        self._access_lifetime = settings.token_lifetime
+        self._refresh: SecretStr | None = None
+        self._rc_access: SecretStr | None = None
+        self._rc_expires = 0.0
+        self.main_account_id: str | None = None
+        self.agent_details: list[AgentDetail] = []
+        self.counts = {"rc_logins": 0, "exchanges": 0, "refreshes": 0, "refresh_failures": 0}
+
+    def __repr__(self) -> str:
+        state = "valid" if self._valid(time.time()) else "due"
+        return f"OAuthTokenHolder(host={self._settings.host!r}, token={state})"
+
+    def _valid(self, now: float) -> bool:
+        # Renew ahead of expiry, but never so early that a short-lived token (seconds, in
+        # tests) is renewed on every call.
+        margin = min(self._settings.token_refresh_margin, self._access_lifetime / 4)
+        return self._access is not None and now < self._access_expires - margin
+
+    async def headers(self, transport: Transport) -> dict[str, str]:
+        token = await self.token(transport)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def token(self, transport: Transport) -> str:
+        while True:
+            leader = False
+            with self._lock:
+                if self._valid(time.time()):
+                    assert self._access is not None
+                    return self._access.get_secret_value()
+                if self._inflight is None:
+                    self._inflight = concurrent.futures.Future()
+                    leader = True
+                future = self._inflight
+            if not leader:
+                await asyncio.wrap_future(future)
+                continue
+            try:
+                await self._renew(transport)
+            except BaseException as exc:
+                with self._lock:
+                    self._inflight = None
+                future.set_exception(exc)
+                raise
+            with self._lock:
+                self._inflight = None
+            future.set_result(None)
+
+    async def invalidate(self, headers_used: Mapping[str, str]) -> None:
+        """The service rejected the token in `headers_used`; make the next caller renew."""
+        used = headers_used.get("Authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            if self._access is not None and self._access.get_secret_value() == used:
+                self._access_expires = 0.0
+
+    def _lifetime_from(self, token: str, issued: float) -> float:
+        exp = jwt_expiry(token)
+        if exp is not None:
+            # Trust the token's own clock, but never beyond the documented lifetime pattern
+            # if the local clock is skewed far ahead of the issuer's.
+            return exp if exp > issued else issued + self._settings.token_lifetime
+        return issued + self._settings.token_lifetime
+
+    def _store(self, body: EngageTokenResponse, issued: float) -> None:
+        access = body.access_token.get_secret_value()
+        with self._lock:
+            self._access = body.access_token
+            self._access_expires = self._lifetime_from(access, issued)
+            self._access_lifetime = max(self._access_expires - issued, 0.0)
+            if body.refresh_token is not None:
+                self._refresh = body.refresh_token
+            if body.main_account_id:
+                self.main_account_id = body.main_account_id
+            if body.agent_details:
+                self.agent_details = list(body.agent_details)
+
+    async def _renew(self, transport: Transport) -> None:
+        if self._refresh is not None:
+            try:
+                await self._refresh_token(transport)
+                return
+            except (AuthenticationError, InvalidRequestError) as exc:
+                self.counts["refresh_failures"] += 1
+                log.info("token refresh rejected (%s); exchanging again", exc.status)
+                self._refresh = None
+        await self._exchange(transport)
+
+    async def _refresh_token(self, transport: Transport) -> None:
+        assert self._refresh is not None
+        issued = time.time()
+        response = await transport.request(
+            "POST",
+            "/api/auth/token/refresh",
+            data={"refresh_token": self._refresh.get_secret_value(), "rcTokenType": "Bearer"},
+            authenticated=False,
+        )
+        self.counts["refreshes"] += 1
+        self._store(EngageTokenResponse.model_validate(response.json()), issued)
+
+    async def _exchange(self, transport: Transport) -> None:
+        for attempt in (1, 2):
+            if self._rc_access is None or time.time() >= self._rc_expires - 60:
+                await self._rc_login(transport)
+            assert self._rc_access is not None
+            issued = time.time()
+            try:
+                response = await transport.request(
+                    "POST",
+                    "/api/auth/login/rc/accesstoken",
+                    params={"includeRefresh": "true"},
+                    data={
+                        "rcAccessToken": self._rc_access.get_secret_value(),
+                        "rcTokenType": "Bearer",
+                    },
+                    account_key="auth",
+                    authenticated=False,
+                )
+            except AuthenticationError:
+                # The RingCentral token was revoked or expired early: log in once more.
+                self._rc_access = None
+                if attempt == 2:
+                    raise
+                continue
+            self.counts["exchanges"] += 1
+            self._store(EngageTokenResponse.model_validate(response.json()), issued)
+            return
+
+    async def _rc_login(self, transport: Transport) -> None:
+        s = self._settings
+        assert s.client_id and s.client_secret
+        if s.auth_mode == "jwt":
+            assert s.jwt is not None
+            form = {
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": s.jwt.get_secret_value(),
+            }
+        else:
+            assert s.username and s.password
+            form = {
+                "grant_type": "password",
+                "username": s.username,
+                "password": s.password.get_secret_value(),
+            }
+            if s.extension:
+                form["extension"] = s.extension
+        basic = base64.b64encode(
+            f"{s.client_id}:{s.client_secret.get_secret_value()}".encode()
+        ).decode()
+        issued = time.time()
+        try:
+            response = await transport.request(
+                "POST",
+                "/restapi/oauth/token",
+                data=form,
+                headers={"Authorization": f"Basic {basic}"},
+                authenticated=False,
+                base_url=s.platform_host,
+            )
+        except ApiError as exc:
+            if exc.status in (400, 401, 403):
+                raise AuthenticationError(
+                    "RingCentral rejected the client credentials or the JWT "
+                    f"({exc.message})",
+                    status=exc.status,
+                    error_code=exc.error_code,
+                    request_uri=exc.request_uri,
+                ) from None
+            raise
+        body = RcTokenResponse.model_validate(response.json())
+        self.counts["rc_logins"] += 1
+        self._rc_access = body.access_token
+        self._rc_expires = issued + float(body.expires_in or 3600)
+
+
+_holders: dict[tuple, OAuthTokenHolder] = {}
+_holders_lock = threading.Lock()
+
+
+def auth_for(settings: EngageSettings) -> ApiTokenAuth | OAuthTokenHolder:
+    """The process-wide auth provider for these settings."""
+    mode = settings.auth_mode
+    if mode == "api_token":
+        assert settings.api_token is not None
+        return ApiTokenAuth(settings.api_token)
+    if mode == "none":
+        raise ConfigurationError(
+            "no credentials: set ENGAGE_API_TOKEN, or ENGAGE_CLIENT_ID + ENGAGE_CLIENT_SECRET "
+            "+ ENGAGE_JWT"
+        )
+    secret = settings.jwt or settings.password
+    assert secret is not None
+    fingerprint = hashlib.sha256(secret.get_secret_value().encode()).hexdigest()
+    key = (
+        settings.host,
+        settings.platform_host,
+        settings.client_id,
+        settings.username,
+        fingerprint,
+    )
+    with _holders_lock:
+        holder = _holders.get(key)
+        if holder is None:
+            holder = _holders[key] = OAuthTokenHolder(settings)
+        return holder
+
+
+def forget_tokens() -> None:
+    """Drop every cached token holder of this process (e.g. after rotating credentials)."""
+    with _holders_lock:
+        _holders.clear()

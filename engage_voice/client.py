@@ -1,0 +1,435 @@
+"""`EngageClient`: one thin async method per RingCX endpoint, plus name resolution.
+
+Usage::
+
+    async with EngageClient(EngageSettings()) as client:
+        ref = await client.find_campaign("Renewals", dial_group="Renewals Team")
+        criteria = SearchCriteria(campaign_id=ref.campaign_id, lead_states=["PAUSED"])
+        async for page in client.search_leads(criteria, account_id=ref.account_id):
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from .auth import OAuthTokenHolder, auth_for
+from .errors import (
+    ActionFailedError,
+    AmbiguousNameError,
+    ConfigurationError,
+    EngageError,
+    LeadLoadFailedError,
+    UnknownNameError,
+    UnsafeCriteriaError,
+)
+from .models import (
+    Account,
+    AccountNode,
+    AccountTree,
+    ActionParams,
+    Campaign,
+    CampaignNode,
+    DialGroup,
+    DialGroupNode,
+    DirectLoadRequest,
+    LeadActionRequest,
+    LeadActionResult,
+    LeadList,
+    LeadLoadResult,
+    LeadRow,
+    ListNode,
+    SearchCriteria,
+)
+from .paging import LeadSearch
+from .settings import EngageSettings
+from .transport import Transport
+
+API = "/voice/api/v1/admin"
+
+
+class CampaignRef(BaseModel):
+    """A campaign resolved from names, with everything needed to address it."""
+
+    account_id: str
+    account_name: str | None = None
+    dial_group_id: int
+    dial_group_name: str
+    campaign_id: int
+    campaign_name: str
+
+    def label(self) -> str:
+        return (
+            f"{self.campaign_name} (campaign {self.campaign_id}) in dial group "
+            f"{self.dial_group_name} ({self.dial_group_id}), account {self.account_id}"
+        )
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def resolve_name(kind: str, name: str, items: Sequence[Any], key) -> Any:
+    """Exactly one item whose name is `name` (case- and space-insensitive), or a typed error."""
+    matches = [item for item in items if _norm(key(item)) == _norm(name)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise AmbiguousNameError(
+            f"{kind} name {name!r} matches {len(matches)} {kind}s; say which one",
+            kind=kind,
+            name=name,
+            candidates=matches,
+        )
+    names = sorted({key(item) for item in items})
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    lowered = {_norm(n): n for n in names}
+    close += [
+        lowered[n] for n in lowered if _norm(name) in n and lowered[n] not in close
+    ][:5]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownNameError(
+        f"no {kind} named {name!r}{hint}", kind=kind, name=name, candidates=close
+    )
+
+
+def _parse_count(body: Any) -> int:
+    if isinstance(body, bool):
+        raise EngageError(f"unexpected count response {body!r}")
+    if isinstance(body, int):
+        return body
+    if isinstance(body, str) and body.strip().isdigit():
+        return int(body)
+    if isinstance(body, dict):
+        for key in ("count", "totalCount", "total"):
+            if isinstance(body.get(key), int):
+                return body[key]
+    raise EngageError(f"unexpected count response {str(body)[:100]!r}")
+
+
+class EngageClient:
+    def __init__(
+        self,
+        settings: EngageSettings | None = None,
+        *,
+        http: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        self.settings = settings or EngageSettings()
+        self.auth = auth_for(self.settings)
+        self.transport = transport or Transport(self.settings, self.auth, http)
+
+    def __repr__(self) -> str:
+        return f"EngageClient(host={self.settings.host!r}, auth={self.settings.auth_mode})"
+
+    async def __aenter__(self) -> EngageClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    def _account(self, account_id: str | None) -> str:
+        account = account_id or self.settings.account_id
+        if not account:
+            raise ConfigurationError(
+                "no account id: pass account_id or set ENGAGE_ACCOUNT_ID"
+            )
+        return str(account)
+
+    async def _get(self, path: str, account: str = "-", params: dict | None = None) -> Any:
+        response = await self.transport.request("GET", path, account_key=account, params=params)
+        return response.json()
+
+    # -- discovery ---------------------------------------------------------------------
+
+    async def accounts(self) -> list[Account]:
+        body = await self._get(f"{API}/accounts")
+        return [Account.model_validate(item) for item in body]
+
+    async def dial_groups(self, account_id: str | None = None) -> list[DialGroup]:
+        account = self._account(account_id)
+        body = await self._get(f"{API}/accounts/{account}/dialGroups", account)
+        return [DialGroup.model_validate(item) for item in body]
+
+    async def dial_groups_with_children(self, account_id: str | None = None) -> list[DialGroup]:
+        account = self._account(account_id)
+        body = await self._get(f"{API}/accounts/{account}/dialGroups/withChildren", account)
+        return [DialGroup.model_validate(item) for item in body]
+
+    async def campaigns(self, dial_group_id: int, account_id: str | None = None) -> list[Campaign]:
+        account = self._account(account_id)
+        body = await self._get(
+            f"{API}/accounts/{account}/dialGroups/{dial_group_id}/campaigns", account
+        )
+        return [Campaign.model_validate(item) for item in body]
+
+    async def lists(
+        self, dial_group_id: int, campaign_id: int, account_id: str | None = None
+    ) -> list[LeadList]:
+        account = self._account(account_id)
+        body = await self._get(
+            f"{API}/accounts/{account}/dialGroups/{dial_group_id}/campaigns/{campaign_id}/lists",
+            account,
+        )
+        return [LeadList.model_validate(item) for item in body]
+
+    async def campaign_dispositions(
+        self, dial_group_id: int, campaign_id: int, account_id: str | None = None
+    ) -> list[str]:
+        account = self._account(account_id)
+        body = await self._get(
+            f"{API}/accounts/{account}/dialGroups/{dial_group_id}/campaigns/{campaign_id}"
+            "/campaignDispositions",
+            account,
+        )
+        return [
+            item if isinstance(item, str) else str(item.get("disposition", item)) for item in body
+        ]
+
+    async def lead_states(self, account_id: str | None = None) -> list[str]:
+        account = self._account(account_id)
+        return list(await self._get(f"{API}/accounts/{account}/campaignLeads/leadStates", account))
+
+    async def system_dispositions(self, account_id: str | None = None) -> list[str]:
+        account = self._account(account_id)
+        return list(
+            await self._get(f"{API}/accounts/{account}/campaignLeads/systemDispositions", account)
+        )
+
+    async def find_campaign(
+        self,
+        name: str,
+        account: str | None = None,
+        dial_group: str | int | None = None,
+    ) -> CampaignRef:
+        """Resolve a campaign by name; `account` and `dial_group` (name or id) narrow it.
+
+        Raises `AmbiguousNameError` naming every match, or `UnknownNameError` with the
+        closest names. Nothing is ever picked silently.
+        """
+        accounts = await self.accounts()
+        if account is not None:
+            by_id = [a for a in accounts if a.account_id == str(account)]
+            accounts = by_id or [
+                resolve_name("account", str(account), accounts, lambda a: a.account_name or "")
+            ]
+        candidates: list[CampaignRef] = []
+        for acc in accounts:
+            groups = await self.dial_groups_with_children(acc.account_id)
+            if dial_group is not None:
+                by_id = [g for g in groups if str(g.dial_group_id) == str(dial_group)]
+                if by_id:
+                    groups = by_id
+                else:
+                    groups = [
+                        g for g in groups if _norm(g.dial_group_name) == _norm(str(dial_group))
+                    ]
+            for group in groups:
+                for campaign in group.campaigns or []:
+                    candidates.append(
+                        CampaignRef(
+                            account_id=acc.account_id,
+                            account_name=acc.account_name,
+                            dial_group_id=group.dial_group_id,
+                            dial_group_name=group.dial_group_name,
+                            campaign_id=campaign.campaign_id,
+                            campaign_name=campaign.campaign_name,
+                        )
+                    )
+        if dial_group is not None and not candidates:
+            raise UnknownNameError(
+                f"no dial group {dial_group!r} holding campaigns in the selected account(s)",
+                kind="dial group",
+                name=str(dial_group),
+                candidates=[],
+            )
+        try:
+            return resolve_name("campaign", name, candidates, lambda c: c.campaign_name)
+        except AmbiguousNameError as exc:
+            listing = "; ".join(c.label() for c in exc.candidates)
+            raise AmbiguousNameError(
+                f"campaign name {name!r} matches {len(exc.candidates)} campaigns: {listing}. "
+                "Pass dial_group (or account) to choose one.",
+                kind="campaign",
+                name=name,
+                candidates=exc.candidates,
+            ) from None
+
+    async def find_list(self, campaign: CampaignRef, name: str) -> LeadList:
+        lists = await self.lists(campaign.dial_group_id, campaign.campaign_id, campaign.account_id)
+        return resolve_name("list", name, lists, lambda item: item.list_desc or "")
+
+    async def account_tree(self, with_counts: bool = True) -> AccountTree:
+        """Accounts -> dial groups -> campaigns -> lists, with live lead counts per list."""
+        nodes: list[AccountNode] = []
+        for account in await self.accounts():
+            group_nodes: list[DialGroupNode] = []
+            for group in await self.dial_groups_with_children(account.account_id):
+                campaign_nodes: list[CampaignNode] = []
+                for summary in group.campaigns or []:
+                    lists = await self.lists(
+                        group.dial_group_id, summary.campaign_id, account.account_id
+                    )
+                    counts: list[int | None] = [None] * len(lists)
+                    if with_counts and lists:
+                        counts = list(
+                            await asyncio.gather(
+                                *(
+                                    self.count_leads(
+                                        SearchCriteria(
+                                            campaign_id=summary.campaign_id,
+                                            list_ids=[item.list_id],
+                                        ),
+                                        account.account_id,
+                                    )
+                                    for item in lists
+                                )
+                            )
+                        )
+                    campaign = Campaign(
+                        campaign_id=summary.campaign_id,
+                        campaign_name=summary.campaign_name,
+                        is_active=summary.is_active,
+                    )
+                    campaign_nodes.append(
+                        CampaignNode(
+                            campaign=campaign,
+                            lists=[
+                                ListNode(list=item, lead_count=count)
+                                for item, count in zip(lists, counts, strict=True)
+                            ],
+                        )
+                    )
+                group_nodes.append(DialGroupNode(dial_group=group, campaigns=campaign_nodes))
+            nodes.append(AccountNode(account=account, dial_groups=group_nodes))
+        return AccountTree(accounts=nodes)
+
+    # -- lead search -------------------------------------------------------------------
+
+    async def count_leads(self, criteria: SearchCriteria, account_id: str | None = None) -> int:
+        account = self._account(account_id)
+        response = await self.transport.request(
+            "POST",
+            f"{API}/accounts/{account}/campaignLeads/leadSearch",
+            account_key=account,
+            params={"count": "true"},
+            json=criteria.to_wire(),
+        )
+        return _parse_count(response.json())
+
+    async def search_page(
+        self,
+        criteria: SearchCriteria,
+        page: int,
+        max_rows: int | None = None,
+        account_id: str | None = None,
+    ) -> list[LeadRow]:
+        """One raw page. Prefer `search_leads`, which reconciles pages against the count."""
+        account = self._account(account_id)
+        response = await self.transport.request(
+            "POST",
+            f"{API}/accounts/{account}/campaignLeads/leadSearch",
+            account_key=account,
+            params={"page": page, "maxRows": max_rows or self.settings.page_size},
+            json=criteria.to_wire(),
+        )
+        body = response.json()
+        if not isinstance(body, list):
+            raise EngageError(f"lead search returned {type(body).__name__}, not a list of rows")
+        return LeadRow.validate_many(body)
+
+    def search_leads(
+        self,
+        criteria: SearchCriteria,
+        account_id: str | None = None,
+        *,
+        page_size: int | None = None,
+        verify_count: bool = True,
+    ) -> LeadSearch:
+        """Async iterator over pages of leads, reconciled against `count=true`."""
+        return LeadSearch(
+            self,
+            criteria,
+            self._account(account_id),
+            page_base=self.settings.page_base,
+            page_size=page_size or self.settings.page_size,
+            verify_count=verify_count,
+        )
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def lead_action(
+        self,
+        params: ActionParams,
+        criteria: SearchCriteria,
+        account_id: str | None = None,
+    ) -> LeadActionResult:
+        """Apply one lead action to every lead matching `criteria`.
+
+        Refuses criteria without a campaign: with no campaign an empty filter reaches every
+        lead of the sub-account. May raise `AmbiguousWriteError`: then check the state.
+        """
+        if not criteria.campaign_scope():
+            raise UnsafeCriteriaError(
+                "lead action criteria must name at least one campaign (campaignId/campaignIds)"
+            )
+        account = self._account(account_id)
+        body = LeadActionRequest.for_action(criteria, params).to_wire()
+        path = f"{API}/accounts/{account}/campaignLeads/actions"
+        response = await self.transport.request(
+            "PUT",
+            path,
+            account_key=account,
+            params={"leadAction": params.lead_action.value},
+            json=body,
+            write=True,
+        )
+        result = LeadActionResult.model_validate(response.json())
+        if not result.success:
+            raise ActionFailedError(
+                f"{result.lead_action_type or params.action} failed: "
+                f"{result.error_message or 'success=false without a message'}",
+                status=response.status_code,
+                request_uri=f"{path} - PUT",
+                result=result,
+            )
+        return result
+
+    async def load_leads(
+        self,
+        campaign_id: int,
+        request: DirectLoadRequest,
+        account_id: str | None = None,
+    ) -> LeadLoadResult:
+        """Direct lead load. HTTP 200 can still be a failed load: the body decides."""
+        account = self._account(account_id)
+        path = f"{API}/accounts/{account}/campaigns/{campaign_id}/leadLoader/direct"
+        response = await self.transport.request(
+            "POST", path, account_key=account, json=request.to_wire(), write=True
+        )
+        result = LeadLoadResult.model_validate(response.json())
+        if result.failed:
+            raise LeadLoadFailedError(
+                f"lead load into campaign {campaign_id} failed: {result.failure_reason}",
+                status=response.status_code,
+                request_uri=f"{path} - POST",
+                result=result,
+            )
+        return result
+
+    # -- introspection -----------------------------------------------------------------
+
+    @property
+    def token_counts(self) -> dict[str, int]:
+        if isinstance(self.auth, OAuthTokenHolder):
+            return dict(self.auth.counts)
+        return {}

@@ -1,0 +1,126 @@
+"""Client settings: everything needed to point the client at a RingCX account or a sandbox."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOST = "https://ringcx.ringcentral.com"
+DEFAULT_PLATFORM_HOST = "https://platform.ringcentral.com"
+
+# Contract section 7: per sub-account sliding windows, as (requests, window seconds).
+DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, float]]] = {
+    "token_exchange": [(5, 60.0)],
+    "lead_search": [(15, 10.0), (60, 30.0)],
+    "lead_search_count": [(90, 10.0), (180, 30.0)],
+    "lead_actions": [(30, 10.0), (120, 60.0)],
+    "lead_loader": [(30, 10.0), (120, 60.0)],
+    "lead_update": [(12, 3.0), (150, 60.0)],
+    "admin_other": [(120, 60.0)],
+}
+
+
+class EngageSettings(BaseSettings):
+    """Read from `ENGAGE_*` environment variables and a `.env` file.
+
+    Authentication is either a permanent API token (`ENGAGE_API_TOKEN`) or the
+    JWT -> RingCentral OAuth -> RingCX exchange (`ENGAGE_CLIENT_ID`, `ENGAGE_CLIENT_SECRET`,
+    `ENGAGE_JWT`), or the legacy password grant (`ENGAGE_USERNAME`, `ENGAGE_PASSWORD`).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="ENGAGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    host: str = Field(DEFAULT_HOST, description="RingCX host serving /api/auth and /voice.")
+    platform_host: str = Field(
+        DEFAULT_PLATFORM_HOST, description="RingCentral platform host serving OAuth."
+    )
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    jwt: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    extension: str | None = None
+    api_token: SecretStr | None = None
+    account_id: str | None = Field(
+        None, description="Default sub-account for calls that need one."
+    )
+
+    # Contract section 4: the real service documents neither the page base nor the row cap.
+    page_base: int = Field(1, ge=0, le=1)
+    page_size: int = Field(1000, ge=1, le=10_000)
+
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(60.0, gt=0)
+    write_timeout: float = Field(30.0, gt=0)
+    pool_timeout: float = Field(30.0, gt=0)
+    max_connections: int = Field(20, ge=1)
+
+    max_retries: int = Field(4, ge=0, description="Retries of a read after a transient failure.")
+    backoff_initial: float = Field(0.5, ge=0)
+    backoff_max: float = Field(30.0, gt=0)
+    max_rate_limit_wait: float = Field(
+        600.0, gt=0, description="Total seconds one request may spend waiting out 429s."
+    )
+
+    pacing: bool = Field(True, description="Pace requests client-side to stay under the limits.")
+    rate_limits: dict[str, list[tuple[int, float]]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_RATE_LIMITS.items()}
+    )
+    rate_limit_scale: float = Field(
+        1.0, gt=0, description="Divides every window, to match a sandbox run faster."
+    )
+    pacing_margin: float = Field(
+        0.05, ge=0, description="Seconds added to each window against clock and network jitter."
+    )
+
+    token_lifetime: float = Field(
+        300.0, gt=0, description="Assumed access-token lifetime when the token carries no exp."
+    )
+    token_refresh_margin: float = Field(
+        30.0, ge=0, description="Refresh this many seconds before the token expires."
+    )
+
+    @field_validator("host", "platform_host")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _complete_limits(cls, value: dict[str, list[tuple[int, float]]]):
+        merged = {k: list(v) for k, v in DEFAULT_RATE_LIMITS.items()}
+        unknown = set(value) - set(merged)
+        if unknown:
+            raise ValueError(
+                f"unknown operation classes {sorted(unknown)}; known: {sorted(merged)}"
+            )
+        merged.update(value)
+        return merged
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> EngageSettings:
+        if self.api_token is None and self.client_id and not (
+            self.jwt or (self.username and self.password)
+        ):
+            raise ValueError("client_id is set but neither jwt nor username/password is")
+        if (self.jwt or self.username) and not (self.client_id and self.client_secret):
+            raise ValueError("jwt or username login needs client_id and client_secret")
+        return self
+
+    @property
+    def auth_mode(self) -> str:
+        if self.api_token is not None:
+            return "api_token"
+        if self.jwt is not None:
+            return "jwt"
+        if self.username and self.password:
+            return "password"
+        return "none"
+
+    def limits_for(self, op_class: str) -> list[tuple[int, float]]:
+        return [(n, w / self.rate_limit_scale) for n, w in self.rate_limits[op_class]]

@@ -1,0 +1,38 @@
+"""An embedded sandbox plus client settings pointing at it: the default for demo and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from engage_sandbox import SandboxConfig, SandboxServer
+from engage_voice import EngageSettings
+
+
+def settings_for(server: SandboxServer, **overrides: Any) -> EngageSettings:
+    """Client settings that authenticate against `server` with the JWT chain."""
+    cfg = server.config
+    values: dict[str, Any] = {
+        "host": server.base_url,
+        "platform_host": server.base_url,
+        "client_id": cfg.client_id,
+        "client_secret": cfg.client_secret.get_secret_value(),
+        "jwt": cfg.jwt.get_secret_value(),
+        "page_base": cfg.page_base,
+        "page_size": cfg.max_rows_cap,
+        "rate_limit_scale": cfg.rate_limit_scale,
+    }
+    values.update(overrides)
+    # _env_file=None: a developer's .env must not redirect the embedded demo elsewhere.
+    return EngageSettings(_env_file=None, **values)
+
+
+@contextmanager
+def embedded_sandbox(**config: Any) -> Iterator[SandboxServer]:
+    server = SandboxServer(SandboxConfig(**config))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

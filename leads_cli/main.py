@@ -1,0 +1,138 @@
+"""The `leads` command."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from engage_sandbox import SandboxConfig, SandboxServer
+from engage_sandbox.server import serve_forever
+from engage_voice import EngageClient, EngageError, EngageSettings
+
+from . import render
+from .embedded import embedded_sandbox, settings_for
+
+app = typer.Typer(
+    help="Lead action pipelines for RingCentral RingCX (Engage Voice).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8090,
+    db: Annotated[str, typer.Option(help="SQLite file, or :memory:.")] = ":memory:",
+    seed: Annotated[int, typer.Option(help="Seed of the deterministic data generator.")] = 1,
+    leads: Annotated[int, typer.Option(help="Leads to generate into an empty store.")] = 10_000,
+    client_id: Annotated[str, typer.Option(help="OAuth client id accepted.")] = "sandbox-client-id",
+    client_secret: Annotated[
+        str, typer.Option(help="OAuth client secret accepted.")
+    ] = "sandbox-client-secret",
+    jwt: Annotated[str, typer.Option(help="JWT assertion accepted.")] = "sandbox-jwt",
+    api_token: Annotated[
+        str, typer.Option(help="Permanent X-Auth-Token accepted.")
+    ] = "sandbox-api-token",
+    token_ttl: Annotated[
+        float, typer.Option(help="Access-token lifetime in seconds (RingCX: 300).")
+    ] = 300.0,
+    rate_limit_scale: Annotated[
+        float, typer.Option(help="Divide every rate-limit window by this.")
+    ] = 1.0,
+) -> None:
+    """Serve the RingCX sandbox until interrupted."""
+    config = SandboxConfig(
+        host=host,
+        port=port,
+        db_path=db,
+        seed=seed,
+        leads=leads,
+        client_id=client_id,
+        client_secret=client_secret,
+        jwt=jwt,
+        api_token=api_token,
+        access_token_ttl_seconds=token_ttl,
+        rate_limit_scale=rate_limit_scale,
+    )
+    def ready(url: str) -> None:
+        console.print(f"[bold green]RingCX sandbox[/] serving at [bold]{url}[/]")
+        console.print("Credentials it accepts (sandbox values, not secrets):")
+        console.print(f"  ENGAGE_HOST={url}")
+        console.print(f"  ENGAGE_PLATFORM_HOST={url}")
+        console.print(f"  ENGAGE_CLIENT_ID={client_id}")
+        console.print(f"  ENGAGE_CLIENT_SECRET={client_secret}")
+        console.print(f"  ENGAGE_JWT={jwt}")
+        console.print(f"  or ENGAGE_API_TOKEN={api_token}")
+        console.print(f"Admin: {url}/sandbox/stats, API docs: {url}/docs. Ctrl-C stops.")
+
+    console.print(f"seeding {leads:,} leads (seed {seed}) into {db} ...")
+    serve_forever(config, on_ready=ready)
+
+
+async def _tree(settings: EngageSettings, with_counts: bool):
+    async with EngageClient(settings) as client:
+        return await client.account_tree(with_counts=with_counts)
+
+
+def _print_tree(settings: EngageSettings, with_counts: bool) -> None:
+    try:
+        tree = asyncio.run(_tree(settings, with_counts))
+    except EngageError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(render.account_tree(tree))
+    if with_counts:
+        console.print(render.list_counts(tree))
+
+
+@app.command()
+def discover(
+    counts: Annotated[bool, typer.Option(help="Count live leads per list.")] = True,
+    embedded: Annotated[
+        bool, typer.Option("--sandbox", help="Run against a freshly seeded embedded sandbox.")
+    ] = False,
+) -> None:
+    """Print the account tree (accounts, dial groups, campaigns, lists) with lead counts.
+
+    Uses ENGAGE_* settings (environment or .env), or an embedded sandbox with --sandbox.
+    """
+    if embedded:
+        with embedded_sandbox(seed=1, leads=10_000) as server:
+            _print_tree(settings_for(server), counts)
+        return
+    try:
+        settings = EngageSettings()
+    except ValueError as exc:
+        console.print(f"[bold red]invalid ENGAGE_* settings:[/] {exc}")
+        raise typer.Exit(2) from None
+    if settings.auth_mode == "none":
+        console.print(
+            "[bold red]no credentials:[/] set ENGAGE_API_TOKEN or ENGAGE_CLIENT_ID/"
+            "ENGAGE_CLIENT_SECRET/ENGAGE_JWT (see README), or pass --sandbox"
+        )
+        raise typer.Exit(2)
+    _print_tree(settings, counts)
+
+
+@app.command()
+def demo(
+    leads: Annotated[int, typer.Option(help="Leads to seed into the sandbox.")] = 20_000,
+) -> None:
+    """The main job against a freshly seeded embedded sandbox."""
+    with console.status(f"starting a sandbox with {leads:,} leads..."):
+        server = SandboxServer(SandboxConfig(seed=1, leads=leads))
+        server.start()
+    try:
+        console.print(f"[bold green]sandbox[/] at {server.base_url}")
+        _print_tree(settings_for(server), True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    app()

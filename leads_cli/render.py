@@ -1,0 +1,53 @@
+"""Terminal rendering shared by the CLI commands."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.tree import Tree
+
+from engage_voice.models import AccountTree
+
+
+def account_tree(tree: AccountTree) -> Tree:
+    root = Tree("[bold]RingCX accounts[/bold]")
+    for acc in tree.accounts:
+        a = acc.account
+        acc_total = sum(
+            ln.lead_count or 0 for g in acc.dial_groups for c in g.campaigns for ln in c.lists
+        )
+        acc_node = root.add(f"[bold cyan]{a.account_name}[/] ({a.account_id}) - {acc_total:,} leads")
+        for g in acc.dial_groups:
+            dg = g.dial_group
+            g_node = acc_node.add(
+                f"[magenta]{dg.dial_group_name}[/] (dial group {dg.dial_group_id}"
+                f"{', ' + dg.dial_mode if dg.dial_mode else ''})"
+            )
+            for c in g.campaigns:
+                camp = c.campaign
+                total = sum(ln.lead_count or 0 for ln in c.lists)
+                c_node = g_node.add(
+                    f"[green]{camp.campaign_name}[/] (campaign {camp.campaign_id}) - {total:,} leads"
+                )
+                for ln in c.lists:
+                    count = "?" if ln.lead_count is None else f"{ln.lead_count:,}"
+                    c_node.add(f"{ln.list.list_desc} (list {ln.list.list_id}): {count} leads")
+    return root
+
+
+def list_counts(tree: AccountTree) -> Table:
+    table = Table(title="Live lead counts per list")
+    for col in ("account", "dial group", "campaign", "list id", "list", "leads"):
+        table.add_column(col, justify="right" if col in ("list id", "leads") else "left")
+    for acc in tree.accounts:
+        for g in acc.dial_groups:
+            for c in g.campaigns:
+                for ln in c.lists:
+                    table.add_row(
+                        acc.account.account_id,
+                        g.dial_group.dial_group_name,
+                        c.campaign.campaign_name,
+                        str(ln.list.list_id),
+                        ln.list.list_desc or "",
+                        "?" if ln.lead_count is None else f"{ln.lead_count:,}",
+                    )
+    return table

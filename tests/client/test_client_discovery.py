@@ -1,0 +1,62 @@
+"""Discovery and name resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from engage_voice import AmbiguousNameError, UnknownNameError
+from engage_voice.models import SearchCriteria
+
+
+async def test_find_unique_campaign(client):
+    ref = await client.find_campaign("my predictive campaign")  # case-insensitive
+    assert ref.campaign_name == "My Predictive Campaign"
+    campaigns = await client.campaigns(ref.dial_group_id, ref.account_id)
+    assert ref.campaign_id in {c.campaign_id for c in campaigns}
+
+
+async def test_ambiguous_name_lists_every_candidate(client):
+    with pytest.raises(AmbiguousNameError) as info:
+        await client.find_campaign("Renewals")
+    err = info.value
+    assert len(err.candidates) >= 2
+    groups = {c.dial_group_name for c in err.candidates}
+    assert len(groups) >= 2
+    for group in groups:
+        assert group in str(err)
+    # Narrowing by dial group resolves it.
+    chosen = err.candidates[0]
+    ref = await client.find_campaign("Renewals", dial_group=chosen.dial_group_name)
+    assert ref.campaign_id == chosen.campaign_id
+
+
+async def test_unknown_name_suggests_close_matches(client):
+    with pytest.raises(UnknownNameError) as info:
+        await client.find_campaign("Renewal")
+    assert "Renewals" in info.value.candidates
+    assert "did you mean" in str(info.value)
+
+
+async def test_docs_example_names_exist(client):
+    assert (await client.find_campaign("My New Predictive Campaign Python")).campaign_id
+    groups = await client.dial_groups(
+        (await client.find_campaign("My Predictive Campaign")).account_id
+    )
+    assert "My New Dial Group" in {g.dial_group_name for g in groups}
+
+
+async def test_account_tree_counts_match_search(client):
+    tree = await client.account_tree()
+    for acc in tree.accounts:
+        for group in acc.dial_groups:
+            for camp in group.campaigns:
+                total = await client.count_leads(
+                    SearchCriteria(campaign_id=camp.campaign.campaign_id), acc.account.account_id
+                )
+                assert sum(ln.lead_count for ln in camp.lists) == total
+
+
+async def test_states_and_dispositions(client):
+    states = await client.lead_states("99990001")
+    assert "DO-NOT-CALL" in states and "READY" in states
+    assert "NOANSWER" in await client.system_dispositions("99990001")

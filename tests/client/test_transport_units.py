@@ -1,0 +1,95 @@
+"""Pure pieces of the transport: backoff, Retry-After, token expiry, error mapping."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+
+import httpx
+import pytest
+
+from engage_voice.auth import jwt_expiry
+from engage_voice.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+)
+from engage_voice.transport import compute_backoff, error_from_response, parse_retry_after
+
+
+def test_backoff_grows_caps_and_jitters():
+    rng = random.Random(7)
+    delays = [compute_backoff(a, initial=0.5, cap=8.0, rng=rng) for a in range(1, 10)]
+    for attempt, delay in enumerate(delays, start=1):
+        base = min(8.0, 0.5 * 2 ** (attempt - 1))
+        assert base * 0.5 <= delay <= base
+    assert max(delays) <= 8.0
+
+
+def test_backoff_never_below_retry_after():
+    rng = random.Random(1)
+    for attempt in range(1, 8):
+        assert compute_backoff(attempt, initial=0.1, cap=1.0, retry_after=5.0, rng=rng) >= 5.0
+
+
+def test_parse_retry_after_seconds_and_date():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    now = time.time()
+    http_date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now + 10))
+    assert 8 <= parse_retry_after(http_date, now=now) <= 11
+
+
+def _jwt(claims: dict) -> str:
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{enc({'alg': 'HS256'})}.{enc(claims)}.sig"
+
+
+def test_jwt_expiry():
+    assert jwt_expiry(_jwt({"exp": 1234.5})) == 1234.5
+    assert jwt_expiry(_jwt({"sub": "x"})) is None
+    assert jwt_expiry("opaque-token") is None
+    assert jwt_expiry("a.!!!.c") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, InvalidRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (429, RateLimitedError),
+        (503, ServerError),
+    ],
+)
+def test_error_mapping_keeps_error_code_and_request_uri(status, cls):
+    body = {
+        "errorCode": "E123",
+        "generalMessage": "nope",
+        "details": "more",
+        "requestUri": "/voice/x - PUT",
+        "timestamp": 1,
+    }
+    err = error_from_response(httpx.Response(status, json=body), "PUT", "/voice/x")
+    assert isinstance(err, cls)
+    assert (err.status, err.error_code, err.request_uri, err.details) == (
+        status,
+        "E123",
+        "/voice/x - PUT",
+        "more",
+    )
+    assert "E123" in str(err) and "nope" in str(err)
+
+
+def test_error_mapping_plain_text_body():
+    err = error_from_response(httpx.Response(401, text="Jwt is expired"), "GET", "/voice/a")
+    assert isinstance(err, AuthenticationError)
+    assert err.message == "Jwt is expired"
+    assert err.request_uri == "/voice/a - GET"
