@@ -269,9 +269,14 @@ def auth_for(settings: EngageSettings) -> ApiTokenAuth | OAuthTokenHolder:
             "no credentials: set ENGAGE_API_TOKEN, or ENGAGE_CLIENT_ID + ENGAGE_CLIENT_SECRET "
             "+ ENGAGE_JWT"
         )
-    secret = settings.jwt or settings.password
-    assert secret is not None
-    fingerprint = hashlib.sha256(secret.get_secret_value().encode()).hexdigest()
+    # Every credential is part of the identity: a changed secret must never reuse a token
+    # obtained with the old one. Only a hash is kept.
+    fingerprint = hashlib.sha256(
+        "\x00".join(
+            s.get_secret_value() if s is not None else ""
+            for s in (settings.client_secret, settings.jwt, settings.password)
+        ).encode()
+    ).hexdigest()
     key = (
         settings.host,
         settings.platform_host,

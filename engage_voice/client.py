@@ -252,6 +252,9 @@ class EngageClient:
                 name=str(dial_group),
                 candidates=[],
             )
+        by_id = [c for c in candidates if name.strip().isdigit() and c.campaign_id == int(name)]
+        if by_id:
+            return by_id[0]
         try:
             return resolve_name("campaign", name, candidates, lambda c: c.campaign_name)
         except AmbiguousNameError as exc:
@@ -265,7 +268,11 @@ class EngageClient:
             ) from None
 
     async def find_list(self, campaign: CampaignRef, name: str) -> LeadList:
+        """A list of `campaign` by name (listDesc) or id."""
         lists = await self.lists(campaign.dial_group_id, campaign.campaign_id, campaign.account_id)
+        by_id = [item for item in lists if name.strip().isdigit() and item.list_id == int(name)]
+        if by_id:
+            return by_id[0]
         return resolve_name("list", name, lists, lambda item: item.list_desc or "")
 
     async def account_tree(self, with_counts: bool = True) -> AccountTree:

@@ -29,7 +29,7 @@ from .conftest import campaign_pair
 async def _targets(client, n=5, **criteria):
     ref = await client.find_campaign("My Predictive Campaign")
     base = SearchCriteria(campaign_id=ref.campaign_id, **criteria)
-    rows = await client.search_page(base, 1, n)
+    rows = await client.search_page(base, 1, n, ref.account_id)
     assert len(rows) == n
     return ref, base.and_lead_ids([r.lead_id for r in rows]), rows
 
@@ -43,9 +43,11 @@ async def _targets(client, n=5, **criteria):
     ],
 )
 async def test_state_actions(client, store, params, state):
-    ref, criteria, rows = await _targets(client)
+    ref, criteria, rows = await _targets(client, n=8)
+    changing = [r for r in rows if getattr(r.lead_state, "value", r.lead_state) != state]
     result = await client.lead_action(params, criteria, ref.account_id)
-    assert result.success and result.lead_update_count == len(rows)
+    # True counts: leads already in the state are matched but not changed.
+    assert result.success and result.lead_update_count == len(changing)
     for row in rows:
         lead = store.get_lead(row.lead_id)
         assert lead["leadState"] == state
@@ -76,7 +78,10 @@ async def test_suppress_and_unsuppress_keep_state(client, store):
         ref.account_id,
     )
     assert count == len(rows)
-    await client.lead_action(UnsuppressLeads(), criteria, ref.account_id)
+    ids = criteria.lead_ids
+    await client.lead_action(
+        UnsuppressLeads(), SearchCriteria(campaign_id=ref.campaign_id, lead_ids=ids), ref.account_id
+    )
     assert all(store.get_lead(r.lead_id)["suppressed"] is False for r in rows)
 
 
@@ -139,7 +144,7 @@ async def test_dialer_refresh(client):
 async def test_move_into_a_new_list(client, store):
     source, target = await campaign_pair(client)
     base = SearchCriteria(campaign_id=source.campaign_id)
-    rows = await client.search_page(base, 1, 10)
+    rows = await client.search_page(base, 1, 10, source.account_id)
     criteria = base.and_lead_ids([r.lead_id for r in rows])
     params = MoveToCampaign(
         campaign_id=target.campaign_id, list_id=0, list_name="Moved Leads", duplicate_action="MOVE"
@@ -155,7 +160,7 @@ async def test_move_into_a_new_list(client, store):
 async def test_copy_and_transition_leave_the_source(client, store):
     source, target = await campaign_pair(client)
     base = SearchCriteria(campaign_id=source.campaign_id)
-    rows = await client.search_page(base, 1, 4)
+    rows = await client.search_page(base, 1, 4, source.account_id)
     criteria = base.and_lead_ids([r.lead_id for r in rows])
     before = await client.count_leads(SearchCriteria(campaign_id=target.campaign_id), target.account_id)
     await client.lead_action(
@@ -178,7 +183,7 @@ async def test_copy_and_transition_leave_the_source(client, store):
 async def test_move_ignore_leaves_duplicates(client, store):
     source, target = await campaign_pair(client)
     base = SearchCriteria(campaign_id=source.campaign_id)
-    rows = await client.search_page(base, 1, 3)
+    rows = await client.search_page(base, 1, 3, source.account_id)
     criteria = base.and_lead_ids([r.lead_id for r in rows])
     # Copy first, so every phone now exists in the target; then a MOVE with IGNORE moves none.
     await client.lead_action(

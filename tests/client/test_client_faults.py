@@ -15,7 +15,7 @@ from engage_voice.models import ManualLeads, SearchCriteria
 
 async def _one_lead(client):
     ref = await client.find_campaign("My Predictive Campaign")
-    row = (await client.search_page(SearchCriteria(campaign_id=ref.campaign_id), 1, 1))[0]
+    row = (await client.search_page(SearchCriteria(campaign_id=ref.campaign_id), 1, 1, ref.account_id))[0]
     return ref, row
 
 

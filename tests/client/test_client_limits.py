@@ -8,19 +8,23 @@ import time
 import pytest
 
 from engage_voice import EngageClient, RateLimitedError
-from engage_voice.models import ReadyLeads, SearchCriteria
+from engage_voice.models import ManualLeads, SearchCriteria
 
 ACTIONS = 70  # > 30 per window and > 120/2: crosses both lead_actions windows
 
 
 async def _fire_actions(client: EngageClient, n: int):
     ref = await client.find_campaign("My Predictive Campaign")
-    rows = await client.search_page(SearchCriteria(campaign_id=ref.campaign_id), 1, n)
+    rows = await client.search_page(SearchCriteria(campaign_id=ref.campaign_id), 1, n, ref.account_id)
     assert len(rows) == n
     criteria = SearchCriteria(campaign_id=ref.campaign_id)
     return await asyncio.gather(
         *(
-            client.lead_action(ReadyLeads(), criteria.and_lead_ids([row.lead_id]), ref.account_id)
+            client.lead_action(
+                ManualLeads(pass_disposition="Paced"),
+                criteria.and_lead_ids([row.lead_id]),
+                ref.account_id,
+            )
             for row in rows
         )
     )
@@ -48,10 +52,11 @@ async def test_pacing_off_429s_are_waited_out_not_failed(make_settings, admin):
 
 
 async def test_retry_after_is_never_undercut(make_settings, admin):
-    admin.faults(script=[{"kind": "429", "path_contains": "/accounts", "count": 1, "seconds": 1}])
     settings = make_settings(backoff_initial=0.01, backoff_max=0.02)
     async with EngageClient(settings) as client:
-        await client.accounts()  # login happens first; then the scripted 429
+        await client.accounts()  # log in first, so only the scripted 429 is timed
+        admin.settings(send_retry_after=True)
+        admin.faults(script=[{"kind": "429", "path_contains": "/dialGroups", "count": 1, "seconds": 1}])
         started = time.monotonic()
         await client.dial_groups("99990001")
         await client.accounts()

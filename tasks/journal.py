@@ -1,0 +1,167 @@
+"""The run journal: an append-only directory per run key.
+
+    <root>/<run_key>/plan.json                     the plan, fixed before the first write
+    <root>/<run_key>/targets.parquet               the leads selected at plan time
+    <root>/<run_key>/chunks/00001.before.parquet   before-image, written before the write
+    <root>/<run_key>/chunks/00001.sent-1.json      intent marker, written before each send
+    <root>/<run_key>/chunks/00001.outcome-1.json   outcome of each attempt (latest wins)
+    <root>/<run_key>/report.json                   the final report
+
+Nothing is ever overwritten: a before-image written by an earlier (crashed) attempt is the
+true prior state and is kept; later attempts add numbered files. An intent marker without
+an outcome means a write may have happened: the next attempt checks the state first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from engage_voice.models import LeadRow
+
+from .frames import rows_to_frame
+from .models import ChunkOutcome, Plan, RunReport
+
+
+class RunKeyConflictError(ValueError):
+    """The run key already names a run with a different action, filter or lead set."""
+
+
+def _write_new(path: Path, data: bytes) -> bool:
+    """Create `path` atomically; False (and nothing written) when it already exists."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    try:
+        os.link(tmp, path)  # fails if path exists: no silent overwrite, even across processes
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+class RunJournal:
+    def __init__(self, root: Path | str, run_key: str) -> None:
+        self.root = Path(root)
+        self.run_key = run_key
+        self.dir = self.root / run_key
+        self.chunks_dir = self.dir / "chunks"
+
+    def __repr__(self) -> str:
+        return f"RunJournal({str(self.dir)!r})"
+
+    # -- plan --------------------------------------------------------------------------
+
+    @property
+    def plan_path(self) -> Path:
+        return self.dir / "plan.json"
+
+    def has_plan(self) -> bool:
+        return self.plan_path.exists()
+
+    def read_plan(self) -> Plan:
+        return Plan.model_validate_json(self.plan_path.read_text())
+
+    def write_plan(self, plan: Plan) -> None:
+        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        if not _write_new(self.plan_path, plan.model_dump_json(indent=2).encode()):
+            existing = self.read_plan()
+            if existing.fingerprint != plan.fingerprint:
+                raise RunKeyConflictError(
+                    f"run key {self.run_key!r} already holds a different plan "
+                    f"({existing.action.action} on {existing.total_leads} leads); "
+                    "choose another run key"
+                )
+
+    @property
+    def targets_path(self) -> Path:
+        return self.dir / "targets.parquet"
+
+    # -- chunks ------------------------------------------------------------------------
+
+    def _chunk(self, index: int, suffix: str) -> Path:
+        return self.chunks_dir / f"{index + 1:05d}.{suffix}"
+
+    def before_image_path(self, index: int) -> Path:
+        return self._chunk(index, "before.parquet")
+
+    def write_before_image(self, index: int, rows: Sequence[LeadRow]) -> bool:
+        """Persist the chunk's prior state; keeps an earlier image (False) if there is one."""
+        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        path = self.before_image_path(index)
+        if path.exists():
+            return False
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        rows_to_frame(rows).to_parquet(tmp, index=False)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def read_before_image(self, index: int) -> pd.DataFrame:
+        return pd.read_parquet(self.before_image_path(index))
+
+    def has_before_image(self, index: int) -> bool:
+        return self.before_image_path(index).exists()
+
+    def _numbered(self, index: int, stem: str) -> list[Path]:
+        prefix = f"{index + 1:05d}.{stem}-"
+        found = [p for p in self.chunks_dir.glob(f"{prefix}*.json")]
+        return sorted(found, key=lambda p: int(p.name[len(prefix) : -5]))
+
+    def sent_count(self, index: int) -> int:
+        return len(self._numbered(index, "sent"))
+
+    def mark_sent(
+        self, index: int, key: str, lead_ids: Sequence[int], **extra: object
+    ) -> None:
+        """Record the intent to send, before sending: a crash after this line is ambiguous."""
+        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        n = self.sent_count(index) + 1
+        body = json.dumps(
+            {"key": key, "attempt": n, "lead_ids": list(lead_ids), **extra}
+        ).encode()
+        while not _write_new(self._chunk(index, f"sent-{n}.json"), body):
+            n += 1
+
+    def first_sent(self, index: int) -> dict | None:
+        files = self._numbered(index, "sent")
+        return json.loads(files[0].read_text()) if files else None
+
+    def write_outcome(self, outcome: ChunkOutcome) -> None:
+        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        n = len(self._numbered(outcome.index, "outcome")) + 1
+        body = outcome.model_dump_json(indent=2).encode()
+        while not _write_new(self._chunk(outcome.index, f"outcome-{n}.json"), body):
+            n += 1
+
+    def latest_outcome(self, index: int) -> ChunkOutcome | None:
+        files = self._numbered(index, "outcome")
+        if not files:
+            return None
+        return ChunkOutcome.model_validate_json(files[-1].read_text())
+
+    def outcomes(self) -> list[ChunkOutcome]:
+        plan = self.read_plan()
+        found = (self.latest_outcome(i) for i in range(len(plan.chunks)))
+        return [o for o in found if o is not None]
+
+    # -- report ------------------------------------------------------------------------
+
+    def write_report(self, report: RunReport) -> Path:
+        path = self.dir / "report.json"
+        tmp = path.with_name(".report.json.tmp")
+        tmp.write_text(report.model_dump_json(indent=2))
+        tmp.replace(path)  # the report is a summary, rewritten by each re-run
+        return path
+
+    def read_report(self) -> RunReport | None:
+        path = self.dir / "report.json"
+        return RunReport.model_validate_json(path.read_text()) if path.exists() else None
