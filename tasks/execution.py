@@ -12,7 +12,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from engage_voice import ActionFailedError, AmbiguousWriteError, InvalidRequestError, SyncEngageClient
+from engage_voice import (
+    ActionFailedError,
+    AmbiguousWriteError,
+    InvalidRequestError,
+    SyncEngageClient,
+)
 from engage_voice.models import (
     CopySetting,
     DeleteLeads,

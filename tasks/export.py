@@ -22,7 +22,13 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from engage_voice.models import LeadRow
-from tasks.frames import LEAD_COLUMNS, LEAD_SCHEMA, apply_conditions, check_conditions, rows_to_frame
+from tasks.frames import (
+    LEAD_COLUMNS,
+    LEAD_SCHEMA,
+    apply_conditions,
+    check_conditions,
+    rows_to_frame,
+)
 from tasks.models import Condition
 
 __all__ = ["FrameSummary", "read_lead_ids", "stream_to_csv", "stream_to_parquet"]
@@ -74,18 +80,17 @@ def stream_to_parquet(
     checked = check_conditions(conditions)
     now = _now(now)
     rows_in = rows_out = count = 0
-    with _atomic(path) as temporary:
-        with pq.ParquetWriter(temporary, LEAD_SCHEMA) as writer:
-            for page in pages:
-                count += 1
-                rows_in += len(page)
-                frame = apply_conditions(rows_to_frame(page), checked, now)
-                if frame.empty:
-                    continue
-                rows_out += len(frame)
-                table = pa.Table.from_pandas(frame, schema=LEAD_SCHEMA, preserve_index=False)
-                writer.write_table(table)
-                del frame, table  # let the page go before the next one is fetched
+    with _atomic(path) as temporary, pq.ParquetWriter(temporary, LEAD_SCHEMA) as writer:
+        for page in pages:
+            count += 1
+            rows_in += len(page)
+            frame = apply_conditions(rows_to_frame(page), checked, now)
+            if frame.empty:
+                continue
+            rows_out += len(frame)
+            table = pa.Table.from_pandas(frame, schema=LEAD_SCHEMA, preserve_index=False)
+            writer.write_table(table)
+            del frame, table  # let the page go before the next one is fetched
     return FrameSummary(
         path=str(path),
         format="parquet",
@@ -114,6 +119,7 @@ def stream_to_csv(
                 count += 1
                 rows_in += len(page)
                 frame = apply_conditions(rows_to_frame(page), checked, now)
+                del page  # as in stream_to_parquet
                 if frame.empty:
                     continue
                 rows_out += len(frame)

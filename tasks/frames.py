@@ -13,6 +13,10 @@ Null semantics, chosen so that AND-only conditions can still express everything:
   `not null` condition to drop them.
 * On text columns `is null` also matches blank strings and `not null` requires a non-blank
   value: the service itself treats "" as "no value".
+
+`older than days N` keeps values before `now - N days`; `within days N` keeps values at or
+after it, future ones included (a next dial time tomorrow is "within 7 days"). `contains` is
+a literal, case-insensitive substring test; `==` and `in` are exact.
 """
 
 from __future__ import annotations

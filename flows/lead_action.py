@@ -1,0 +1,43 @@
+"""`lead_action`: any lead action of the contract, on a campaign filter or a target table."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from engage_voice.models import ActionParams
+from tasks.models import Guards, LeadSelection, RunOptions, RunReport
+
+from .naming import action_run_name
+from .pipeline import Predicate, run_pipeline
+
+# Chunks are I/O bound and paced by the sub-account's budget; 16 threads is the ceiling,
+# RunOptions.max_concurrency the working value.
+TASK_RUNNER_THREADS = 16
+
+
+@flow(
+    name="lead_action",
+    flow_run_name=action_run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    log_prints=True,
+)
+def lead_action(
+    action: ActionParams,
+    selection: LeadSelection,
+    guards: Guards | None = None,
+    options: RunOptions | None = None,
+    predicate: Predicate | None = None,
+) -> RunReport:
+    """Apply one lead action to the selected leads: plan, guard, journal, act, verify.
+
+    `predicate` (Python callers only) further filters the selected leads' DataFrame.
+    """
+    return run_pipeline(
+        flow_name="lead_action",
+        action=action,
+        selection=selection,
+        guards=guards or Guards(),
+        options=options or RunOptions(),
+        predicate=predicate,
+    )

@@ -1,0 +1,419 @@
+"""The shape of every run: discover, filter, plan and guard, journal, act, verify, report.
+
+`run_pipeline` is called inside a flow (every flow of this package uses it). Re-running
+with the same run key reuses the journalled plan and skips the chunks already done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger
+from prefect.context import FlowRunContext
+from prefect.flow_runs import pause_flow_run
+from prefect.futures import as_completed
+from prefect.input import RunInput
+
+from engage_voice import UnknownNameError
+from engage_voice.models import (
+    ActionParams,
+    CopySetting,
+    MoveToCampaign,
+    SearchCriteria,
+)
+from tasks import reporting, steps
+from tasks.journal import RunJournal, RunKeyConflictError
+from tasks.models import (
+    CampaignSelector,
+    ChunkOutcome,
+    ChunkStatus,
+    Guards,
+    LeadSelection,
+    Plan,
+    ResolvedCampaign,
+    RunOptions,
+    RunReport,
+    Verification,
+)
+from tasks.planning import (
+    GuardRefusal,
+    NotApproved,
+    build_plan,
+    check_guards,
+    needs_approval,
+)
+from tasks.runtime import journal_root, shared_client
+
+Predicate = Callable[[pd.DataFrame], Any]
+
+
+class Approval(RunInput):
+    """Shown in the Prefect UI when a destructive run waits for approval."""
+
+    approve: bool = False
+    reason: str = ""
+
+
+class RunFailed(RuntimeError):
+    """The run finished but did not do, or could not prove, what it planned."""
+
+    def __init__(self, report: RunReport) -> None:
+        problems = [
+            f"chunk {o.index + 1}: {o.status}: {o.error}"
+            for o in report.outcomes
+            if o.status != ChunkStatus.DONE
+        ] + [
+            f"{v.check}: expected {v.expected}, observed {v.observed}"
+            + (f" (leads {v.mismatched_lead_ids[:20]})" if v.mismatched_lead_ids else "")
+            for v in report.discrepancies
+        ]
+        super().__init__(
+            f"run {report.run_key} failed verification: " + "; ".join(problems[:20])
+        )
+        self.report = report
+
+
+def _run_key(options: RunOptions) -> str:
+    if options.run_key:
+        return options.run_key
+    ctx = FlowRunContext.get()
+    if ctx is None:
+        raise RuntimeError("run_pipeline runs inside a flow, or needs options.run_key")
+    return str(ctx.flow_run.id)
+
+
+def _rename(plan: Plan) -> None:
+    ctx = FlowRunContext.get()
+    if ctx is None:
+        return
+    name = f"{reporting.action_label(plan)} · {plan.source.campaign_name} · {plan.total_leads:,} leads"
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run_id=ctx.flow_run.id, name=name)
+    except Exception as exc:  # a name is cosmetic
+        get_run_logger().debug("could not rename the flow run: %s", exc)
+
+
+def _approve(plan: Plan, guards: Guards) -> None:
+    logger = get_run_logger()
+    description = (
+        f"**{plan.action.action}** on **{plan.total_leads:,}** leads of "
+        f"**{plan.source.campaign_name}** ({plan.campaign_total:,} in the campaign), "
+        f"in {len(plan.chunks)} chunks. Parameters: `{plan.action.param_map() or '-'}`. "
+        "This cannot be undone completely. Set approve to true to proceed."
+    )
+    logger.warning("waiting for approval: %s", description)
+    answer = pause_flow_run(
+        wait_for_input=Approval.with_initial_data(description=description, approve=False),
+        timeout=guards.approval_timeout_seconds,
+    )
+    if not answer.approve:
+        raise NotApproved(
+            f"{plan.action.action} on {plan.total_leads:,} leads was not approved"
+            + (f": {answer.reason}" if answer.reason else "")
+        )
+    logger.info("approved%s", f": {answer.reason}" if answer.reason else "")
+
+
+def _destination(action: ActionParams, source: ResolvedCampaign) -> ResolvedCampaign | None:
+    if not isinstance(action, MoveToCampaign):
+        return None
+    dest = steps.resolve_campaign(
+        CampaignSelector(campaign=str(action.campaign_id), account=source.account_id)
+    )
+    if action.list_id:
+        dest.list_ids = [action.list_id]
+    return dest
+
+
+def _baseline(plan: Plan) -> dict[str, int]:
+    """Counts taken before the first write, for the run-level proof of a move or copy."""
+    client = shared_client()
+    account = plan.source.account_id
+    base = {
+        "source_campaign": client.count_leads(
+            SearchCriteria(campaign_id=plan.source.campaign_id), account
+        )
+    }
+    if plan.destination is not None:
+        base["destination_campaign"] = client.count_leads(
+            SearchCriteria(campaign_id=plan.destination.campaign_id), account
+        )
+        if plan.destination.list_ids:
+            base["destination_list"] = client.count_leads(
+                SearchCriteria(
+                    campaign_id=plan.destination.campaign_id, list_ids=plan.destination.list_ids
+                ),
+                account,
+            )
+    return base
+
+
+def _check_new_list_free(action: MoveToCampaign, dest: ResolvedCampaign) -> None:
+    client = shared_client()
+    ref = client.find_campaign(str(dest.campaign_id), account=dest.account_id)
+    try:
+        existing = client.find_list(ref, action.list_name or "")
+    except UnknownNameError:
+        return
+    except Exception as exc:  # AmbiguousNameError: several lists already carry the name
+        raise GuardRefusal(f"lists named {action.list_name!r} already exist: {exc}") from exc
+    raise GuardRefusal(
+        f"campaign {dest.campaign_name!r} already has a list named {action.list_name!r} "
+        f"(list {existing.list_id}); pass list_id={existing.list_id} to move into it, or "
+        "choose a new name"
+    )
+
+
+def _new_list_id(journal: RunJournal, plan: Plan) -> int | None:
+    path = journal.dir / "destination.json"
+    if path.exists():
+        return int(json.loads(path.read_text())["list_id"])
+    assert plan.destination is not None and isinstance(plan.action, MoveToCampaign)
+    client = shared_client()
+    ref = client.find_campaign(str(plan.destination.campaign_id), account=plan.source.account_id)
+    try:
+        found = client.find_list(ref, plan.action.list_name or "")
+    except UnknownNameError:
+        return None  # chunk 1 moved nothing (e.g. every lead a duplicate): no list yet
+    path.write_text(json.dumps({"list_id": found.list_id}))
+    return found.list_id
+
+
+def _run_chunks(
+    plan: Plan, journal: RunJournal, options: RunOptions, logger: Any
+) -> list[ChunkOutcome]:
+    root = str(journal.root)
+    target: dict[str, Any] | None = None
+    override: dict[str, Any] | None = None
+    action = plan.action
+    if plan.destination is not None:
+        target = {
+            "campaign_id": plan.destination.campaign_id,
+            "list_id": plan.destination.list_ids[0] if plan.destination.list_ids else None,
+        }
+    progress = reporting.start_progress(plan)
+    outcomes: dict[int, ChunkOutcome] = {}
+    pending = deque(range(len(plan.chunks)))
+
+    # A move into a new list: chunk 1 creates the list, alone; the rest go into that list
+    # by id, or every chunk would create a list of its own.
+    if isinstance(action, MoveToCampaign) and action.list_id == 0 and pending:
+        first = pending.popleft()
+        outcomes[first] = steps.act_on_chunk(
+            root, plan.run_key, first, target=target, verify=options.verify
+        )
+        reporting.update_progress(progress, 1, len(plan.chunks))
+        new_id = _new_list_id(journal, plan)
+        if new_id is not None:
+            target = {"campaign_id": action.campaign_id, "list_id": new_id}
+            override = action.model_copy(update={"list_id": new_id, "list_name": None}).model_dump(
+                mode="json"
+            )
+
+    inflight: set[Any] = set()
+    while pending or inflight:
+        while pending and len(inflight) < options.max_concurrency:
+            index = pending.popleft()
+            inflight.add(
+                steps.act_on_chunk.submit(
+                    root, plan.run_key, index, target=target, params=override, verify=options.verify
+                )
+            )
+        done = next(as_completed(list(inflight)))
+        inflight.discard(done)
+        try:
+            outcome = done.result()
+        except Exception as exc:
+            index = int(done.task_run.name.split()[-1]) if done.task_run else -1
+            logger.error("chunk %s failed after retries: %s", index + 1, exc)
+            outcome = ChunkOutcome(
+                index=index,
+                key=plan.chunk_key(index),
+                status=ChunkStatus.FAILED,
+                planned=len(plan.chunks[index].lead_ids),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            journal.write_outcome(outcome)
+        outcomes[outcome.index] = outcome
+        reporting.update_progress(progress, len(outcomes), len(plan.chunks))
+        logger.info(
+            "chunk %s/%s: %s, %s updated, %s deleted%s",
+            outcome.index + 1,
+            len(plan.chunks),
+            outcome.status,
+            outcome.updated,
+            outcome.deleted,
+            "" if outcome.verified else " - VERIFICATION FAILED",
+        )
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def _run_verifications(
+    plan: Plan, report: RunReport, baseline: dict[str, int], journal: RunJournal
+) -> list[Verification]:
+    """The run-level proof of a move or copy: source, destination campaign and list counts."""
+    if plan.destination is None or not isinstance(plan.action, MoveToCampaign):
+        return []
+    client = shared_client()
+    account = plan.source.account_id
+    moved = report.updated
+    copy = plan.action.copy_setting != CopySetting.MOVE
+    note = "concurrent loads or actions on these campaigns would also show here"
+    checks = [
+        Verification(
+            check=f"source campaign {'unchanged (copy)' if copy else 'shrank by the moved leads'}",
+            expected=baseline["source_campaign"] - (0 if copy else moved),
+            observed=client.count_leads(SearchCriteria(campaign_id=plan.source.campaign_id), account),
+            note=note,
+        ),
+        Verification(
+            check="destination campaign grew by the moved leads",
+            expected=baseline["destination_campaign"] + moved,
+            observed=client.count_leads(
+                SearchCriteria(campaign_id=plan.destination.campaign_id), account
+            ),
+            note=note,
+        ),
+    ]
+    list_id = plan.destination.list_ids[0] if plan.destination.list_ids else None
+    new_list = journal.dir / "destination.json"
+    if list_id is None and new_list.exists():
+        list_id = int(json.loads(new_list.read_text())["list_id"])
+    if list_id is not None:
+        checks.append(
+            Verification(
+                check=f"destination list {list_id} grew by the moved leads",
+                expected=baseline.get("destination_list", 0) + moved,
+                observed=client.count_leads(
+                    SearchCriteria(campaign_id=plan.destination.campaign_id, list_ids=[list_id]),
+                    account,
+                ),
+                note=note,
+            )
+        )
+    return checks
+
+
+def run_pipeline(
+    *,
+    flow_name: str,
+    action: ActionParams,
+    selection: LeadSelection,
+    guards: Guards,
+    options: RunOptions,
+    predicate: Predicate | None = None,
+) -> RunReport:
+    logger = get_run_logger()
+    run_key = _run_key(options)
+    journal = RunJournal(journal_root(), run_key)
+
+    if journal.has_plan():
+        plan = journal.read_plan()
+        if plan.action != action or plan.flow != flow_name:
+            raise RunKeyConflictError(
+                f"run key {run_key!r} belongs to a {plan.flow} run of {plan.action.action}; "
+                "use another run key for a different run"
+            )
+        logger.info("resuming run %s from its journal (%s chunks)", run_key, len(plan.chunks))
+        baseline = json.loads((journal.dir / "baseline.json").read_text())
+    else:
+        source = steps.resolve_campaign(selection.source)
+        destination = _destination(action, source)
+        selected = steps.select_leads(selection, source, str(journal.root), run_key, predicate)
+        from tasks.export import read_lead_ids
+
+        plan = build_plan(
+            run_key=run_key,
+            flow=flow_name,
+            action=action,
+            source=source,
+            criteria=SearchCriteria.model_validate(selected["criteria"]),
+            lead_ids=read_lead_ids(selected["lead_ids_path"]),
+            chunk_size=options.chunk_size,
+            campaign_total=selected["campaign_total"],
+            selection=selection,
+            target_report=selected["target_report"],
+            destination=destination,
+        )
+        reporting.plan_artifact(plan, options.dry_run)
+        logger.info(
+            "plan: %s on %s of %s leads in %s chunks",
+            plan.action.action,
+            f"{plan.total_leads:,}",
+            f"{plan.campaign_total:,}",
+            len(plan.chunks),
+        )
+        if plan.total_leads == 0:
+            report = _report(plan, options, journal, [], [], "nothing to do: no lead matched")
+            logger.info(report.message)
+            reporting.report_artifacts(report)
+            return report
+        check_guards(plan, selection, guards)
+        if isinstance(action, MoveToCampaign) and action.list_id == 0 and destination:
+            _check_new_list_free(action, destination)
+        if options.dry_run:
+            report = _report(
+                plan,
+                options,
+                journal,
+                [],
+                [],
+                f"dry run: would {plan.action.action} {plan.total_leads:,} leads in "
+                f"{len(plan.chunks)} chunks; nothing was written",
+            )
+            logger.info(report.message)
+            reporting.report_artifacts(report)
+            return report
+        if needs_approval(plan, guards):
+            _approve(plan, guards)
+        baseline = _baseline(plan)
+        journal.write_plan(plan)
+        (journal.dir / "baseline.json").write_text(json.dumps(baseline))
+
+    _rename(plan)
+    outcomes = _run_chunks(plan, journal, options, logger)
+    report = _report(plan, options, journal, outcomes, [], "")
+    report.run_verifications = (
+        _run_verifications(plan, report, baseline, journal) if options.verify else []
+    )
+    report.message = (
+        f"{plan.action.action}: {report.updated:,} updated, {report.deleted:,} deleted of "
+        f"{plan.total_leads:,} planned; "
+        + ("every chunk verified" if report.ok else f"{len(report.discrepancies)} discrepancies")
+    )
+    journal.write_report(report)
+    reporting.report_artifacts(report)
+    if not report.ok:
+        raise RunFailed(report)
+    logger.info(report.message)
+    return report
+
+
+def _report(
+    plan: Plan,
+    options: RunOptions,
+    journal: RunJournal,
+    outcomes: list[ChunkOutcome],
+    run_checks: list[Verification],
+    message: str,
+) -> RunReport:
+    return RunReport(
+        run_key=plan.run_key,
+        flow=plan.flow,
+        action=plan.action.action,
+        dry_run=options.dry_run,
+        total_leads=plan.total_leads,
+        campaign_total=plan.campaign_total,
+        chunks=len(plan.chunks),
+        outcomes=outcomes,
+        run_verifications=run_checks,
+        message=message,
+        journal_dir=str(journal.dir),
+    )

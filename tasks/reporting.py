@@ -1,0 +1,162 @@
+"""Prefect artifacts for a run: the plan, progress, outcomes, verification and a summary.
+
+Artifacts are written only inside a flow run (outside one they are skipped), so the same
+code runs in scripts and tests without Prefect."""
+
+from __future__ import annotations
+
+import logging
+
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.context import FlowRunContext
+
+from .models import Plan, RunReport
+
+log = logging.getLogger("leads.reporting")
+
+
+def _in_flow() -> bool:
+    return FlowRunContext.get() is not None
+
+
+def _key(run_key: str, kind: str) -> str:
+    # Artifact keys: lowercase letters, digits and dashes only.
+    safe = "".join(c if c.isalnum() else "-" for c in run_key.lower()).strip("-")
+    return f"{kind}-{safe}"[:100]
+
+
+def action_label(plan: Plan) -> str:
+    return plan.action.action.lower().replace("_leads", "").replace("_", " ")
+
+
+def plan_artifact(plan: Plan, dry_run: bool) -> None:
+    if not _in_flow():
+        return
+    rows = [
+        {"item": "action", "value": plan.action.action},
+        {"item": "parameters", "value": str(plan.action.param_map() or "-")},
+        {
+            "item": "campaign",
+            "value": f"{plan.source.campaign_name} ({plan.source.campaign_id}) in "
+            f"{plan.source.dial_group_name}, account {plan.source.account_id}",
+        },
+        {"item": "lists", "value": ", ".join(plan.source.list_names) or "all"},
+        {"item": "server-side filter", "value": str(plan.base_criteria.to_wire())},
+        {"item": "row conditions", "value": str([c.model_dump() for c in plan.conditions]) or "-"},
+        {"item": "leads selected", "value": f"{plan.total_leads:,}"},
+        {"item": "leads in campaign", "value": f"{plan.campaign_total:,}"},
+        {"item": "chunks", "value": f"{len(plan.chunks)}"},
+        {"item": "dry run", "value": str(dry_run)},
+    ]
+    if plan.destination is not None:
+        d = plan.destination
+        rows.append(
+            {"item": "destination", "value": f"{d.campaign_name} ({d.campaign_id}), lists {d.list_ids or 'new'}"}
+        )
+    if plan.target_report:
+        rows.append({"item": "target table", "value": str(plan.target_report.get("summary", ""))})
+    create_table_artifact(rows, key=_key(plan.run_key, "plan"), description="The plan")
+
+
+def start_progress(plan: Plan) -> str | None:
+    if not _in_flow():
+        return None
+    return str(create_progress_artifact(0.0, key=_key(plan.run_key, "progress")))
+
+
+def update_progress(artifact_id: str | None, done: int, total: int) -> None:
+    if artifact_id is None:
+        return
+    try:
+        update_progress_artifact(artifact_id, 100.0 * done / max(total, 1))
+    except Exception as exc:  # progress is cosmetic; never fail a run over it
+        log.debug("progress update failed: %s", exc)
+
+
+def report_artifacts(report: RunReport) -> None:
+    if not _in_flow():
+        return
+    create_table_artifact(
+        [
+            {
+                "chunk": o.index + 1,
+                "status": str(o.status),
+                "planned": o.planned,
+                "present": o.present,
+                "updated": o.updated,
+                "deleted": o.deleted,
+                "attempts": o.attempts,
+                "verified": o.verified,
+                "notes": o.ambiguity or o.error or "",
+            }
+            for o in report.outcomes
+        ],
+        key=_key(report.run_key, "outcomes"),
+        description="Per-chunk outcomes",
+    )
+    create_table_artifact(
+        verification_rows(report),
+        key=_key(report.run_key, "verification"),
+        description="Verification: RingCX re-read after acting",
+    )
+    create_markdown_artifact(summary_markdown(report), key=_key(report.run_key, "summary"))
+
+
+def verification_rows(report: RunReport) -> list[dict]:
+    rows = []
+    for o in report.outcomes:
+        for v in o.verifications:
+            rows.append(
+                {
+                    "chunk": o.index + 1,
+                    "check": v.check,
+                    "expected": v.expected,
+                    "observed": v.observed,
+                    "ok": v.ok,
+                    "mismatched leads": ", ".join(map(str, v.mismatched_lead_ids[:20])),
+                    "note": v.note or "",
+                }
+            )
+    for v in report.run_verifications:
+        rows.append(
+            {
+                "chunk": "run",
+                "check": v.check,
+                "expected": v.expected,
+                "observed": v.observed,
+                "ok": v.ok,
+                "mismatched leads": ", ".join(map(str, v.mismatched_lead_ids[:20])),
+                "note": v.note or "",
+            }
+        )
+    return rows
+
+
+def summary_markdown(report: RunReport) -> str:
+    verdict = "verified" if report.ok else "NOT verified"
+    lines = [
+        f"# {report.action} · {report.run_key}",
+        "",
+        f"**{verdict}**. {report.message}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| leads selected | {report.total_leads:,} |",
+        f"| leads in campaign | {report.campaign_total:,} |",
+        f"| chunks | {report.chunks} |",
+        f"| updated | {report.updated:,} |",
+        f"| deleted | {report.deleted:,} |",
+        f"| dry run | {report.dry_run} |",
+        f"| journal | `{report.journal_dir}` |",
+    ]
+    if report.discrepancies:
+        lines += ["", "## Discrepancies", ""]
+        for v in report.discrepancies:
+            ids = ", ".join(map(str, v.mismatched_lead_ids[:50]))
+            lines.append(f"- {v.check}: expected {v.expected}, observed {v.observed}. {ids}")
+    return "\n".join(lines)
