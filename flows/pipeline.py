@@ -50,6 +50,9 @@ from tasks.runtime import journal_root, shared_client
 
 Predicate = Callable[[pd.DataFrame], Any]
 
+# How often a paused run looks for the operator's answer (Prefect's default is 10 s).
+APPROVAL_POLL_SECONDS = 2
+
 
 class Approval(RunInput):
     """Shown in the Prefect UI when a destructive run waits for approval."""
@@ -112,6 +115,7 @@ def _approve(plan: Plan, guards: Guards) -> None:
     answer = pause_flow_run(
         wait_for_input=Approval.with_initial_data(description=description, approve=False),
         timeout=guards.approval_timeout_seconds,
+        poll_interval=APPROVAL_POLL_SECONDS,
     )
     if not answer.approve:
         raise NotApproved(

@@ -1,0 +1,222 @@
+"""`lead_action` end to end: a real Prefect API, a real sandbox on loopback, and the
+sandbox's own state as the judge."""
+
+from __future__ import annotations
+
+import pytest
+
+from engage_voice import AmbiguousNameError
+from engage_voice.models import (
+    AgentReservation,
+    CallbackLeads,
+    CancelLeads,
+    DeleteLeads,
+    DialerRefresh,
+    EmailLeads,
+    ManualLeads,
+    MoveToCampaign,
+    PauseLeads,
+    ReadyLeads,
+    ResetLeads,
+    SearchCriteria,
+    SuppressLeads,
+    UnsuppressLeads,
+)
+from flows.lead_action import lead_action
+from tasks.models import (
+    CampaignSelector,
+    Condition,
+    Guards,
+    LeadSelection,
+    RunOptions,
+    TargetKey,
+    TargetTable,
+)
+from tasks.planning import TooLargeShare, TooManyLeads, WholeCampaignRefused
+
+CAMPAIGN = "My Predictive Campaign"
+
+
+def _campaign(store):
+    for account in store.accounts():
+        for group in store.dial_groups_with_children(account["accountId"]):
+            for c in group["campaigns"]:
+                if c["campaignName"] == CAMPAIGN:
+                    return account["accountId"], c["campaignId"]
+    raise AssertionError(CAMPAIGN)
+
+
+def _other_campaign(store, account_id, campaign_id):
+    for group in store.dial_groups_with_children(account_id):
+        for c in group["campaigns"]:
+            if c["campaignId"] != campaign_id and store.count(
+                account_id, {"campaignIds": [c["campaignId"]]}
+            ):
+                return c["campaignId"]
+    raise AssertionError("no second campaign")
+
+
+def _leads(store, account_id, criteria):
+    return store.search(account_id, criteria, 0, 100_000)
+
+
+def _selection(**criteria):
+    return LeadSelection(
+        source=CampaignSelector(campaign=CAMPAIGN), criteria=SearchCriteria(**criteria)
+    )
+
+
+# (action, server-side filter, expectation on each selected lead afterwards)
+CASES = [
+    (ResetLeads(), {"lead_states": ["COMPLETE"]}, lambda b, a: (a["leadState"], a["leadPasses"]) == ("READY", 0)),
+    (CancelLeads(), {"lead_states": ["READY"]}, lambda b, a: a["leadState"] == "CANCELLED"),
+    (PauseLeads(), {"lead_states": ["READY"]}, lambda b, a: a["leadState"] == "PAUSED"),
+    (ReadyLeads(), {"lead_states": ["PAUSED", "COMPLETE"]}, lambda b, a: a["leadState"] == "READY"),
+    (SuppressLeads(), {"suppressed": "ONLY_UNSUPPRESSED", "lead_states": ["READY"]}, lambda b, a: a["suppressed"] is True and a["leadState"] == b["leadState"]),
+    (UnsuppressLeads(), {"suppressed": "ONLY_SUPPRESSED"}, lambda b, a: a["suppressed"] is False),
+    (DeleteLeads(), {"lead_states": ["CANCELLED", "DO-NOT-CALL"]}, lambda b, a: a is None),
+    (
+        ManualLeads(pass_disposition="Callback requested", requeue=True, pass_delay_minutes=60),
+        {"lead_states": ["READY"]},
+        lambda b, a: a["leadPasses"] == b["leadPasses"] + 1 and a["agentDispostion"] == "Callback requested",
+    ),
+    (EmailLeads(email_to=["ops@example.com"]), {"lead_states": ["READY"]}, lambda b, a: a == b),
+    (
+        CallbackLeads(action_type="AGENT", reservation_agent_id=9001),
+        {"lead_states": ["READY"]},
+        lambda b, a: a["leadState"] == "AGENT-CALLBACK" and a["pendingAgentId"] == 9001,
+    ),
+    (AgentReservation(reservation_agent_id=4242), {"lead_states": ["READY"]}, lambda b, a: a["pendingAgentId"] == 4242),
+    (DialerRefresh(force_dialer_cache_refresh=True), {"lead_states": ["READY"]}, lambda b, a: a == b),
+]
+
+
+@pytest.mark.parametrize(("action", "criteria", "expect"), CASES, ids=lambda v: getattr(v, "action", ""))
+def test_every_action_end_to_end_with_verification(engage_env, action, criteria, expect):
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    wire = SearchCriteria(campaign_id=campaign_id, **criteria).to_wire()
+    before = {lead["leadId"]: lead for lead in _leads(store, account_id, wire)}
+    assert len(before) >= 3, "the seed must hold leads for this case"
+    report = lead_action(
+        action=action,
+        selection=_selection(**criteria),
+        guards=Guards(approval_threshold=None),
+        options=RunOptions(chunk_size=max(2, len(before) // 3)),
+    )
+    assert report.ok, report.discrepancies
+    assert report.total_leads == len(before)
+    assert report.chunks >= 2
+    for lead_id, lead in before.items():
+        assert expect(lead, store.get_lead(lead_id)), lead_id
+    if isinstance(action, DeleteLeads):
+        assert report.deleted == len(before)
+
+
+def test_move_between_campaigns_into_a_new_list(engage_env):
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    target = _other_campaign(store, account_id, campaign_id)
+    wire = SearchCriteria(campaign_id=campaign_id, lead_states=["READY"]).to_wire()
+    before = {lead["leadId"] for lead in _leads(store, account_id, wire)}
+    report = lead_action(
+        action=MoveToCampaign(campaign_id=target, list_id=0, list_name="Moved by pipeline"),
+        selection=_selection(lead_states=["READY"]),
+        guards=Guards(approval_threshold=None),
+        options=RunOptions(chunk_size=max(2, len(before) // 4)),
+    )
+    assert report.ok, report.discrepancies
+    lists = {store.get_lead(i)["listId"] for i in before}
+    assert len(lists) == 1, "every chunk must land in the ONE new list"
+    assert {store.get_lead(i)["campaignId"] for i in before} == {target}
+    checks = {v.check for v in report.run_verifications}
+    assert any("destination list" in c for c in checks)
+
+
+def test_conditions_and_target_table_select_exactly(engage_env, tmp_path):
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    leads = _leads(store, account_id, {"campaignIds": [campaign_id]})
+    chosen = [lead for lead in leads if lead["leadState"] != "DO-NOT-CALL"][:12]
+    path = tmp_path / "targets.csv"
+    rows = ["externId"] + [lead["externId"] for lead in chosen] + ["NO-SUCH-LEAD", ""]
+    path.write_text("\n".join(rows) + "\n")
+    report = lead_action(
+        action=SuppressLeads(),
+        selection=LeadSelection(
+            source=CampaignSelector(campaign=CAMPAIGN),
+            targets=TargetTable(path=str(path), key=TargetKey.EXTERN_ID),
+            conditions=[Condition(column="leadPasses", op=">=", value=0)],
+        ),
+        options=RunOptions(chunk_size=5),
+    )
+    assert report.ok
+    assert report.total_leads == len(chosen)
+    assert all(store.get_lead(lead["leadId"])["suppressed"] for lead in chosen)
+
+
+def test_dry_run_and_guards_write_nothing(engage_env):
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    writes = engage_env.writes()
+    report = lead_action(
+        action=DeleteLeads(),
+        selection=_selection(lead_states=["READY"]),
+        options=RunOptions(dry_run=True),
+    )
+    assert report.dry_run and report.total_leads > 0 and "nothing was written" in report.message
+    with pytest.raises(WholeCampaignRefused, match="whole_campaign"):
+        lead_action(action=PauseLeads(), selection=_selection())
+    with pytest.raises(TooManyLeads):
+        lead_action(
+            action=PauseLeads(), selection=_selection(lead_states=["READY"]), guards=Guards(max_leads=2)
+        )
+    with pytest.raises(TooLargeShare):
+        lead_action(
+            action=PauseLeads(),
+            selection=_selection(),
+            guards=Guards(whole_campaign=True, max_fraction_of_campaign=0.5),
+        )
+    empty = lead_action(action=PauseLeads(), selection=_selection(lead_ids=[1]))
+    assert empty.total_leads == 0 and "nothing to do" in empty.message
+    with pytest.raises(AmbiguousNameError) as info:
+        lead_action(
+            action=PauseLeads(),
+            selection=LeadSelection(
+                source=CampaignSelector(campaign="Renewals", account="99990001"),
+                criteria=SearchCriteria(lead_states=["READY"]),
+            ),
+        )
+    assert len(info.value.candidates) == 2  # both, named, before anything was touched
+    assert all(c.dial_group_name in str(info.value) for c in info.value.candidates)
+    assert engage_env.writes() == writes  # the sandbox's write counter proves it
+
+
+def test_faults_every_lead_ends_as_planned(engage_env):
+    """5xx and 429 on reads and writes, post-commit drops on actions, token expiry: still
+    exactly one manual pass per lead."""
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    wire = SearchCriteria(campaign_id=campaign_id, lead_states=["READY"]).to_wire()
+    before = {lead["leadId"]: lead for lead in _leads(store, account_id, wire)}
+    engage_env.call("PUT", "/sandbox/settings", json={"access_token_ttl_seconds": 2})
+    engage_env.faults(
+        seed=3,
+        rate_5xx=0.1,
+        rate_429=0.1,
+        script=[
+            {"kind": "drop", "path_contains": "campaignLeads/actions", "count": 2},
+            {"kind": "5xx", "path_contains": "campaignLeads/actions", "count": 1},
+        ],
+    )
+    report = lead_action(
+        action=ManualLeads(pass_disposition="Fault drill"),
+        selection=_selection(lead_states=["READY"]),
+        options=RunOptions(chunk_size=max(2, len(before) // 6), max_concurrency=3),
+    )
+    assert report.ok, report.discrepancies
+    stats = engage_env.stats()
+    assert stats["faults_by_kind"].get("drop", 0) >= 2
+    for lead_id, lead in before.items():
+        assert store.get_lead(lead_id)["leadPasses"] == lead["leadPasses"] + 1, lead_id
+    assert any(o.ambiguity for o in report.outcomes)
