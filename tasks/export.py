@@ -85,12 +85,16 @@ def stream_to_parquet(
             count += 1
             rows_in += len(page)
             frame = apply_conditions(rows_to_frame(page), checked, now)
+            # Let go of the rows before the next page is fetched: the loop variable would
+            # otherwise keep this page alive while the next one is being built.
+            del page
             if frame.empty:
                 continue
             rows_out += len(frame)
-            table = pa.Table.from_pandas(frame, schema=LEAD_SCHEMA, preserve_index=False)
-            writer.write_table(table)
-            del frame, table  # let the page go before the next one is fetched
+            writer.write_table(
+                pa.Table.from_pandas(frame, schema=LEAD_SCHEMA, preserve_index=False)
+            )
+            del frame
     return FrameSummary(
         path=str(path),
         format="parquet",
@@ -112,19 +116,21 @@ def stream_to_csv(
     checked = check_conditions(conditions)
     now = _now(now)
     rows_in = rows_out = count = 0
-    with _atomic(path) as temporary:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(",".join(LEAD_COLUMNS) + "\n")
-            for page in pages:
-                count += 1
-                rows_in += len(page)
-                frame = apply_conditions(rows_to_frame(page), checked, now)
-                del page  # as in stream_to_parquet
-                if frame.empty:
-                    continue
-                rows_out += len(frame)
-                frame.to_csv(handle, header=False, index=False, lineterminator="\n")
-                del frame
+    with (
+        _atomic(path) as temporary,
+        open(temporary, "w", encoding="utf-8", newline="") as handle,
+    ):
+        handle.write(",".join(LEAD_COLUMNS) + "\n")
+        for page in pages:
+            count += 1
+            rows_in += len(page)
+            frame = apply_conditions(rows_to_frame(page), checked, now)
+            del page  # as in stream_to_parquet
+            if frame.empty:
+                continue
+            rows_out += len(frame)
+            frame.to_csv(handle, header=False, index=False, lineterminator="\n")
+            del frame
     return FrameSummary(
         path=str(path),
         format="csv",

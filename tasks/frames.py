@@ -263,9 +263,7 @@ def resolve_column(name: str) -> str:
     close = difflib.get_close_matches(name.strip(), _SPELLINGS, n=4, cutoff=0.6)
     close = list(dict.fromkeys(_COLUMN_BY_KEY[_name_key(c)] for c in close))
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise ConditionError(
-        f"unknown lead column {name!r}{hint} (columns: {', '.join(LEAD_COLUMNS)})"
-    )
+    raise ConditionError(f"unknown lead column {name!r}{hint} (columns: {', '.join(LEAD_COLUMNS)})")
 
 
 # ---------------------------------------------------------------------------------------

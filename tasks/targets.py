@@ -8,6 +8,7 @@ spreadsheet). Blank lines in a CSV keep their number and are otherwise ignored.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -75,7 +77,7 @@ class TargetKeys(BaseModel):
 # Normalisation
 # ---------------------------------------------------------------------------------------
 
-_INTEGER = re.compile(r"^\+?\d+(?:\.0*)?$")
+_INTEGER = re.compile(r"^[+-]?\d+(?:\.0*)?$")
 _PHONE_LETTERS = re.compile(r"[A-Za-z]")
 
 
@@ -94,6 +96,8 @@ def _is_blank(value: Any) -> bool:
 
 def normalize_key(key: TargetKey, value: Any) -> str | int:
     """The searchable form of one key, or ValueError with the reason it is malformed."""
+    if isinstance(value, np.generic):
+        value = value.item()  # numpy scalars are not int/float/bool instances
     if _is_blank(value):
         raise ValueError("blank")
     value = _whole(value)
@@ -103,7 +107,7 @@ def normalize_key(key: TargetKey, value: Any) -> str | int:
         if isinstance(value, int):
             number = value
         elif isinstance(value, str) and _INTEGER.match(value.strip()):
-            number = int(value.strip().lstrip("+").split(".")[0])
+            number = int(value.strip().split(".")[0])
         else:
             raise ValueError("not a whole number")
         if number <= 0:
@@ -123,6 +127,17 @@ def normalize_key(key: TargetKey, value: Any) -> str | int:
     return digits
 
 
+def _shown(raw: Any) -> Any:
+    """The raw value as reported: JSON-friendly, since reports go into plans and journals."""
+    if isinstance(raw, np.generic):
+        raw = raw.item()
+    if isinstance(raw, str | int | float | bool) and not (
+        isinstance(raw, float) and math.isnan(raw)
+    ):
+        return raw
+    return None if _is_blank(raw) else str(raw)
+
+
 def _collect(key: TargetKey, cells: Iterable[tuple[int, Any]], column: str) -> TargetKeys:
     """Cells as (spreadsheet row, raw value) -> normalised keys, malformed rows, duplicates."""
     seen: dict[str | int, None] = {}
@@ -132,7 +147,7 @@ def _collect(key: TargetKey, cells: Iterable[tuple[int, Any]], column: str) -> T
         try:
             value = normalize_key(key, raw)
         except ValueError as exc:
-            shown = None if _is_blank(raw) and not isinstance(raw, str) else raw
+            shown = _shown(raw)
             malformed.append({"row": row, "value": shown, "reason": str(exc)})
             continue
         if value in seen:
@@ -223,9 +238,16 @@ def load_target_table(table: TargetTable) -> TargetKeys:
     if not path.is_file():
         raise TargetTableError(f"{path}: no such file")
     key = TargetKey(table.key)
-    if suffix in CSV_SUFFIXES:
+    if suffix in PARQUET_SUFFIXES:
+        return _parquet_cells(path, key, table.column)
+    try:
         return _csv_cells(path, key, table.column)
-    return _parquet_cells(path, key, table.column)
+    except UnicodeDecodeError as exc:
+        raise TargetTableError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8"
+        ) from None
+    except csv.Error as exc:
+        raise TargetTableError(f"{path}: not a readable CSV file ({exc})") from None
 
 
 def keys_from_frame(df: pd.DataFrame, key: TargetKey, column: str | None = None) -> TargetKeys:
@@ -363,10 +385,18 @@ def match_targets(
         raise ValueError("batch_size must be at least 1")
     field = _CRITERIA_FIELD[keys.key]
     base = base_criteria.model_dump(exclude_none=True)
-    # Keys outside a key filter the base criteria already hold cannot match: never sent.
-    allowed = getattr(base_criteria, field)
-    if allowed is not None:
-        allowed_keys = {normalize_key(keys.key, v) for v in allowed}
+    # A key filter the base criteria already hold is intersected here, never overwritten:
+    # keys outside it cannot match and are not sent.
+    allowed = list(getattr(base_criteria, field) or ())
+    if keys.key is TargetKey.PHONE and base.pop("lead_phone_num", None) is not None:
+        # The single phone filter is united with the list server-side (the sandbox ORs
+        # them), which would widen the batch: it joins the intersection instead.
+        allowed.append(base_criteria.lead_phone_num)
+    if allowed:
+        allowed_keys = set()
+        for value in allowed:
+            with contextlib.suppress(ValueError):
+                allowed_keys.add(normalize_key(keys.key, value))
         searchable = [v for v in keys.values if v in allowed_keys]
     else:
         searchable = list(keys.values)
