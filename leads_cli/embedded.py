@@ -36,3 +36,19 @@ def embedded_sandbox(**config: Any) -> Iterator[SandboxServer]:
         yield server
     finally:
         server.stop()
+
+
+def settings_env(settings: EngageSettings) -> dict[str, str]:
+    """The ENGAGE_* environment that reproduces `settings` (for flows run in-process)."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        elif isinstance(value, dict | list):
+            import json
+
+            value = json.dumps(value)
+        env[f"ENGAGE_{name.upper()}"] = str(value)
+    return env

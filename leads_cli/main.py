@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
@@ -13,7 +15,7 @@ from engage_sandbox.server import serve_forever
 from engage_voice import EngageClient, EngageError, EngageSettings
 
 from . import render
-from .embedded import embedded_sandbox, settings_for
+from .embedded import embedded_sandbox, settings_env, settings_for
 
 app = typer.Typer(
     help="Lead action pipelines for RingCentral RingCX (Engage Voice).",
@@ -117,6 +119,47 @@ def discover(
         )
         raise typer.Exit(2)
     _print_tree(settings, counts)
+
+
+@app.command()
+def run(
+    flow_name: Annotated[str, typer.Argument(help="lead_action, move_leads, nightly_reset, ...")],
+    params: Annotated[
+        str | None,
+        typer.Option("--params", "-p", help="Flow parameters as JSON, or @file.json."),
+    ] = None,
+    embedded: Annotated[
+        bool, typer.Option("--sandbox", help="Run against a freshly seeded embedded sandbox.")
+    ] = False,
+) -> None:
+    """Run a flow in-process (with a progress bar), against ENGAGE_* settings or --sandbox."""
+    from .prefect_api import prefect_api, ui_url
+    from .run import parse_params, run_flow
+
+    try:
+        values = parse_params(params)
+    except (ValueError, OSError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    with ExitStack() as stack:
+        if embedded:
+            server = stack.enter_context(embedded_sandbox(seed=1, leads=20_000))
+            _export_env(settings_for(server))
+        api = stack.enter_context(prefect_api())
+        try:
+            result = run_flow(flow_name, values, console)
+        except Exception as exc:
+            console.print(f"[bold red]{type(exc).__name__}:[/] {exc}")
+            console.print(f"Prefect UI: {ui_url(api)}/runs")
+            raise typer.Exit(1) from None
+        render.print_result(console, result)
+        console.print(f"Prefect UI: {ui_url(api)}/runs")
+
+
+def _export_env(settings: EngageSettings) -> None:
+    """Point the flows (which read ENGAGE_* inside the run) at these settings."""
+    for name, value in settings_env(settings).items():
+        os.environ[name] = value
 
 
 @app.command()

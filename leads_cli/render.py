@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
 from engage_voice.models import AccountTree
+from tasks.models import RunReport
 
 
 def account_tree(tree: AccountTree) -> Tree:
@@ -51,3 +56,40 @@ def list_counts(tree: AccountTree) -> Table:
                         "?" if ln.lead_count is None else f"{ln.lead_count:,}",
                     )
     return table
+
+
+def verification_table(report: RunReport) -> Table:
+    from tasks.reporting import verification_rows
+
+    table = Table(title=f"Verification · {report.action} · {report.run_key}")
+    for col in ("chunk", "check", "expected", "observed", "ok", "note"):
+        table.add_column(col, justify="right" if col in ("expected", "observed") else "left")
+    for row in verification_rows(report):
+        ok = "[green]yes[/]" if row["ok"] else "[bold red]NO[/]"
+        note = row["note"] or row["mismatched leads"]
+        table.add_row(
+            str(row["chunk"]), row["check"], str(row["expected"]), str(row["observed"]), ok, note
+        )
+    return table
+
+
+def report_summary(report: RunReport) -> str:
+    verdict = "[green]verified[/]" if report.ok else "[bold red]NOT verified[/]"
+    return (
+        f"[bold]{report.flow}[/] {report.action} · {report.total_leads:,} leads selected of "
+        f"{report.campaign_total:,} · {report.chunks} chunks · {report.updated:,} updated · "
+        f"{report.deleted:,} deleted · {verdict}\n  {report.message}\n  journal: {report.journal_dir}"
+    )
+
+
+def print_result(console: Console, result: Any) -> None:
+    reports = result if isinstance(result, list) else [result]
+    for item in reports:
+        if isinstance(item, RunReport):
+            console.print(report_summary(item))
+            if item.outcomes or item.run_verifications:
+                console.print(verification_table(item))
+        elif isinstance(item, BaseModel):
+            console.print_json(item.model_dump_json())
+        elif item is not None:
+            console.print(item)

@@ -1,0 +1,477 @@
+"""``CampaignLeadSearchCriteria`` (contract section 4): validation and translation into SQL.
+
+The rule everything here protects: **an empty or missing list field means "no filter on that
+field"** (the real service behaves this way, so an action built from an empty id list hits a
+whole campaign, and the sandbox must reproduce that faithfully). Scalar string fields follow
+the same rule: ``null`` or ``""`` means no filter.
+
+Matching rules (Decisions, where the official material is silent):
+
+- ``campaignId`` and ``campaignIds`` are united. A ``campaignId`` of 0 is treated as absent
+  (Java clients send 0 for an unset ``int``); the same goes for ``agentId``/``pendingAgentId``.
+  Campaign ids that do not belong to the account simply match nothing.
+- ``leadStates`` accept ``DO-NOT-CALL`` and ``DO_NOT_CALL``, any case; an unknown state is a
+  400 (the spec's enum), including ``SUPPRESSED``, which is the boolean ``suppressed`` instead.
+- ``systemDispositions`` (the lead's ``lastPassDisposition``) must be spec enum values, any case.
+- ``agentDispositions``, ``externIds``, ``address1/2``, ``zip``, ``auxData1..5`` and
+  ``callerId`` match exactly (case-sensitive). ``firstName``, ``lastName``, ``emailAddress``
+  and ``city`` match exactly but case-insensitively (the columns use ``COLLATE NOCASE``).
+- ``physicalStates`` and ``leadTimezones`` are compared upper-cased (``ca`` finds ``CA``);
+  a timezone is ``{"name": "CST"}`` or a bare ``"CST"``.
+- Phones (``leadPhoneNum`` and ``leadPhoneNumbers``, united) are normalised by
+  :func:`normalize_phone` on both sides; a phone that normalises to nothing still filters
+  (it matches no lead) rather than silently widening the selection.
+- ``orphanedLeadsOnly: true`` keeps leads whose list no longer exists or is ``DELETED``;
+  ``false`` is no filter (not "only non-orphaned").
+- ``loadedDtsStart``/``loadedDtsEnd`` are inclusive. Comparisons never match a lead whose
+  compared time is null (SQL semantics: a lead never dialled has no ``lastPassDts``).
+- Dates accept ``2026-07-01T07:00:00.000+0000``, ``+00:00``, ``Z``, no offset (UTC), epoch
+  milliseconds as a number or numeric string, and the spec's joda object ``{"millis": n}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from .errors import BadRequest
+
+#: CampaignLead.leadState enum of the spec, in its order (hyphenated wire spelling).
+LEAD_STATES: tuple[str, ...] = (
+    "ACTIVE",
+    "AGENT-CALLBACK",
+    "CALLBACK-CANCELLED",
+    "CALLBACK",
+    "CANCELLED",
+    "COMPLETE",
+    "DISCONNECTED",
+    "DO-NOT-CALL",
+    "INTERCEPT",
+    "MAX-DIAL-LIMIT",
+    "PAUSED",
+    "PENDING-CALLBACK",
+    "PENDING-ERR",
+    "PENDING-HCI",
+    "PENDING",
+    "READY",
+    "TRANSITIONED",
+    "WHITELIST",
+)
+
+#: CampaignLead.lastPassDisposition enum of the spec, in its order.
+SYSTEM_DISPOSITIONS: tuple[str, ...] = (
+    "ANSWER",
+    "NOANSWER",
+    "BUSY",
+    "MACHINE",
+    "INTERCEPT",
+    "DISCONNECT",
+    "ABANDON",
+    "CONGESTION",
+    "MANUAL_PASS",
+    "INBOUND_CALLBACK",
+    "APP_DNC",
+    "APP_REQUEUE",
+    "APP_REQUEUE_COMPLETE",
+    "APP_REQUEUE_ABANDON",
+    "INBOUND_ABANDON",
+    "API_BLOCKED",
+    "API_ERROR",
+)
+
+SUPPRESSED_VALUES: tuple[str, ...] = ("ONLY_SUPPRESSED", "ONLY_UNSUPPRESSED", "ALL")
+OPERATORS: dict[str, str] = {"GREATER_THAN": ">", "LESS_THAN": "<", "EQUALS": "="}
+
+_STATE_BY_KEY = {s.replace("-", "_"): s for s in LEAD_STATES}
+_DISPOSITIONS = frozenset(SYSTEM_DISPOSITIONS)
+
+# Above this many values an IN list goes through json_each(?): one bound parameter instead of
+# thousands (SQLite caps the number of variables per statement).
+_INLINE_IN_MAX = 256
+
+
+# --------------------------------------------------------------------------- wire helpers
+
+
+_WIRE_DATE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_EPOCH_MS = re.compile(r"^-?\d+$")
+
+
+def parse_wire_date(value: Any, field: str = "date") -> int:
+    """Return epoch milliseconds for any accepted wire date form; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"{field}: expected a date, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict) and "millis" in value:
+        return parse_wire_date(value["millis"], field)
+    if not isinstance(value, str):
+        raise ValueError(f"{field}: expected a date string or epoch milliseconds")
+    text = value.strip()
+    if _EPOCH_MS.match(text):
+        return int(text)
+    m = _WIRE_DATE.match(text)
+    if not m:
+        raise ValueError(
+            f"{field}: {value!r} is not a date like 2026-07-01T07:00:00.000+0000 "
+            "or epoch milliseconds"
+        )
+    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+    second = int(m.group(6) or 0)
+    frac = (m.group(7) or "0").ljust(3, "0")[:3]
+    tz = UTC
+    offset = m.group(8)
+    if offset and offset not in ("Z", "z"):
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"{field}: bad UTC offset in {value!r}")
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        dt = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {value!r} is not a valid date ({exc})") from None
+    return int(dt.timestamp()) * 1000 + int(frac)
+
+
+def format_wire_date(ms: int | None) -> str | None:
+    """Epoch ms -> ``2026-07-01T07:00:00.000+0000`` (None stays None)."""
+    if ms is None:
+        return None
+    seconds, millis = divmod(ms, 1000)
+    t = time.gmtime(seconds)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000" % (  # noqa: UP031 - hot path
+        t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, millis,
+    )
+
+
+def normalize_phone(value: Any) -> str:
+    """Digits only; an 11-digit NANP number's leading country code 1 is dropped.
+
+    The sandbox is a US dialer: ``+1 (415) 555-0100``, ``415.555.0100`` and ``4155550100``
+    are the same lead phone, and leads are stored in this form.
+    """
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    return digits
+
+
+def normalize_lead_state(value: Any) -> str:
+    """``do_not_call`` / ``DO-NOT-CALL`` -> ``DO-NOT-CALL``; ValueError for unknown states."""
+    if not isinstance(value, str):
+        raise ValueError(f"lead state must be a string, got {value!r}")
+    key = value.strip().upper().replace("-", "_")
+    state = _STATE_BY_KEY.get(key)
+    if state is None:
+        hint = " (suppression is the boolean 'suppressed')" if key == "SUPPRESSED" else ""
+        raise ValueError(f"unknown lead state {value!r}{hint}")
+    return state
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class _Comparison(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    operator: str
+    value: Any
+
+    @field_validator("operator", mode="before")
+    @classmethod
+    def _operator(cls, value: Any) -> str:
+        if not isinstance(value, str) or value.strip().upper() not in OPERATORS:
+            raise ValueError(f"operator must be one of {', '.join(OPERATORS)}, got {value!r}")
+        return value.strip().upper()
+
+
+class _IntComparison(_Comparison):
+    @field_validator("value", mode="before")
+    @classmethod
+    def _int_value(cls, value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("value must be an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and _EPOCH_MS.match(value.strip()):
+            return int(value.strip())
+        raise ValueError(f"value must be an integer, got {value!r}")
+
+
+class _DateComparison(_Comparison):
+    @field_validator("value", mode="before")
+    @classmethod
+    def _date_value(cls, value: Any) -> int:
+        return parse_wire_date(value, "value")
+
+
+class SearchCriteria(BaseModel):
+    """A validated ``CampaignLeadSearchCriteria``; unknown wire fields are ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        coerce_numbers_to_str=True,
+    )
+
+    campaign_id: int | None = None
+    campaign_ids: list[int] | None = None
+    list_ids: list[int] | None = None
+    lead_ids: list[int] | None = None
+    extern_ids: list[str] | None = None
+    lead_phone_num: str | None = None
+    lead_phone_numbers: list[str] | None = None
+    lead_states: list[str] | None = None
+    agent_dispositions: list[str] | None = None
+    system_dispositions: list[str] | None = None
+    physical_states: list[str] | None = None
+    lead_timezones: list[str] | None = None
+    suppressed: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email_address: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    zip: str | None = None
+    aux_data1: str | None = None
+    aux_data2: str | None = None
+    aux_data3: str | None = None
+    aux_data4: str | None = None
+    aux_data5: str | None = None
+    caller_id: str | None = None
+    agent_id: int | None = None
+    pending_agent_id: int | None = None
+    orphaned_leads_only: bool | None = None
+    loaded_dts_start: int | None = None
+    loaded_dts_end: int | None = None
+    last_pass_time_criteria: _DateComparison | None = None
+    next_dial_time_criteria: _DateComparison | None = None
+    lead_passes_criteria: _IntComparison | None = None
+
+    @field_validator("lead_states")
+    @classmethod
+    def _states(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [normalize_lead_state(v) for v in value]
+
+    @field_validator("system_dispositions")
+    @classmethod
+    def _dispositions(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        out = []
+        for item in value:
+            key = item.strip().upper()
+            if key not in _DISPOSITIONS:
+                raise ValueError(f"unknown system disposition {item!r}")
+            out.append(key)
+        return out
+
+    @field_validator("physical_states")
+    @classmethod
+    def _physical(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [v.strip().upper() for v in value]
+
+    @field_validator("lead_timezones", mode="before")
+    @classmethod
+    def _timezones(cls, value: Any) -> Any:
+        if value is None or not isinstance(value, list):
+            return value  # the list[str] type reports the error
+        names = []
+        for item in value:
+            name = item.get("name") if isinstance(item, dict) else item
+            if not isinstance(name, str) or not name.strip():
+                raise ValueError('each timezone must be {"name": "CST"} or a bare name')
+            names.append(name.strip().upper())
+        return names
+
+    @field_validator("suppressed", mode="before")
+    @classmethod
+    def _suppressed(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or value.strip().upper() not in SUPPRESSED_VALUES:
+            raise ValueError(f"must be one of {', '.join(SUPPRESSED_VALUES)}, got {value!r}")
+        return value.strip().upper()
+
+    @field_validator("loaded_dts_start", "loaded_dts_end", mode="before")
+    @classmethod
+    def _dates(cls, value: Any) -> Any:
+        return None if value is None or value == "" else parse_wire_date(value)
+
+
+def parse_criteria(raw: Any) -> SearchCriteria:
+    """Validate a raw JSON criteria body; ``None`` is the empty criteria (no filter at all)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise BadRequest("INVALID_CRITERIA", "campaignLeadSearchCriteria must be a JSON object")
+    try:
+        return SearchCriteria.model_validate(raw)
+    except ValidationError as exc:
+        raise BadRequest(
+            "INVALID_CRITERIA", "Invalid lead search criteria: " + _describe(exc)
+        ) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+@dataclass(frozen=True)
+class CompiledCriteria:
+    """A WHERE fragment over the ``leads`` table (columns qualified ``leads.``) and its params.
+
+    ``matches_nothing`` is set when the criteria name only campaigns outside the account; the
+    store can then skip the query.
+    """
+
+    where: str
+    params: tuple[Any, ...]
+    matches_nothing: bool = False
+    #: The account's campaigns the criteria name, or None when they name none.
+    campaign_ids: tuple[int, ...] | None = None
+
+
+_EXACT_STRING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("email_address", "email"),
+    ("address1", "address1"),
+    ("address2", "address2"),
+    ("city", "city"),
+    ("zip", "zip"),
+    ("aux_data1", "aux_data1"),
+    ("aux_data2", "aux_data2"),
+    ("aux_data3", "aux_data3"),
+    ("aux_data4", "aux_data4"),
+    ("aux_data5", "aux_data5"),
+    ("caller_id", "caller_id"),
+)
+
+
+def _in(column: str, values: Iterable[Any], clauses: list[str], params: list[Any]) -> None:
+    values = list(dict.fromkeys(values))  # dedupe, keep order
+    if len(values) == 1:
+        clauses.append(f"leads.{column} = ?")
+        params.append(values[0])
+    elif len(values) <= _INLINE_IN_MAX:
+        clauses.append(f"leads.{column} IN ({','.join('?' * len(values))})")
+        params.extend(values)
+    else:
+        clauses.append(f"leads.{column} IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(values))
+
+
+def compile_criteria(
+    criteria: SearchCriteria, account_id: str, account_campaign_ids: Collection[int]
+) -> CompiledCriteria:
+    """Translate validated criteria into SQL scoped to one account.
+
+    When campaigns are named, the account scope is expressed through them (checked here
+    against ``account_campaign_ids``) so the planner can walk the ``(campaign_id, lead_id)``
+    index without touching table rows; otherwise ``leads.account_id`` scopes the search.
+    """
+    c = criteria
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    campaigns = set(c.campaign_ids or ())
+    if c.campaign_id:
+        campaigns.add(c.campaign_id)
+    allowed: tuple[int, ...] | None = None
+    if campaigns:
+        allowed = tuple(sorted(campaigns.intersection(account_campaign_ids)))
+        if not allowed:
+            return CompiledCriteria("0", (), matches_nothing=True, campaign_ids=())
+        _in("campaign_id", allowed, clauses, params)
+    else:
+        clauses.append("leads.account_id = ?")
+        params.append(account_id)
+
+    if c.list_ids:
+        _in("list_id", c.list_ids, clauses, params)
+    if c.lead_ids:
+        _in("lead_id", c.lead_ids, clauses, params)
+    if c.extern_ids:
+        _in("extern_id", c.extern_ids, clauses, params)
+    phones = list(c.lead_phone_numbers or ())
+    if c.lead_phone_num:
+        phones.append(c.lead_phone_num)
+    if phones:
+        _in("lead_phone", (normalize_phone(p) for p in phones), clauses, params)
+    if c.lead_states:
+        _in("lead_state", c.lead_states, clauses, params)
+    if c.agent_dispositions:
+        _in("agent_disposition", c.agent_dispositions, clauses, params)
+    if c.system_dispositions:
+        _in("last_pass_disposition", c.system_dispositions, clauses, params)
+    if c.physical_states:
+        _in("state", c.physical_states, clauses, params)
+    if c.lead_timezones:
+        _in("lead_timezone", c.lead_timezones, clauses, params)
+
+    if c.suppressed == "ONLY_SUPPRESSED":
+        clauses.append("leads.suppressed = 1")
+    elif c.suppressed == "ONLY_UNSUPPRESSED":
+        clauses.append("leads.suppressed = 0")
+
+    for field, column in _EXACT_STRING_COLUMNS:
+        value = getattr(c, field)
+        if value is not None and value.strip():
+            clauses.append(f"leads.{column} = ?")
+            params.append(value.strip())
+
+    if c.agent_id:
+        clauses.append("leads.agent_id = ?")
+        params.append(c.agent_id)
+    if c.pending_agent_id:
+        clauses.append("leads.pending_agent_id = ?")
+        params.append(c.pending_agent_id)
+    if c.orphaned_leads_only:
+        clauses.append(
+            "(leads.list_id IS NULL OR leads.list_id NOT IN "
+            "(SELECT list_id FROM lists WHERE list_state <> 'DELETED'))"
+        )
+    if c.loaded_dts_start is not None:
+        clauses.append("leads.loaded_dts >= ?")
+        params.append(c.loaded_dts_start)
+    if c.loaded_dts_end is not None:
+        clauses.append("leads.loaded_dts <= ?")
+        params.append(c.loaded_dts_end)
+    for comparison, column in (
+        (c.lead_passes_criteria, "lead_passes"),
+        (c.last_pass_time_criteria, "last_pass_dts"),
+        (c.next_dial_time_criteria, "next_dial_time"),
+    ):
+        if comparison is not None:
+            clauses.append(f"leads.{column} {OPERATORS[comparison.operator]} ?")
+            params.append(comparison.value)
+
+    return CompiledCriteria(" AND ".join(clauses), tuple(params), campaign_ids=allowed)

@@ -1,0 +1,103 @@
+"""Server-side sliding windows of contract section 7.
+
+Windows are kept per (key, operation class). The key is the sub-account id from the path
+(``*`` for calls without one, such as ``GET /accounts``); the token exchange is keyed by
+the RC app client id, since the exchange happens before any account is chosen and the
+documented 5/min limit is about re-authenticating, not about one account's traffic.
+
+A rejected request is not recorded: the real limits are described as "N requests per
+window", and a client that backs off correctly must recover once the window slides, which
+would never happen if every 429 extended its own penalty.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from .config import OP_CLASSES, SandboxConfig
+
+_ADMIN = "/voice/api/v1/admin/"
+_ACCOUNT = re.compile(r"^/voice/api/v1/admin/accounts/([^/]+)(/.*)?$")
+_LEAD_ID = re.compile(r"^/campaignLeads/\d+/?$")
+_LOADER = re.compile(r"^/campaigns/[^/]+/leadLoader/direct/?$")
+_TRUE = {"true", "1", "yes", "on"}
+
+
+def classify(method: str, path: str, query: dict[str, str]) -> tuple[str, str] | None:
+    """(operation class, sub-account key) of a request, or None when it is not limited."""
+    method = method.upper()
+    if path.rstrip("/") == "/api/auth/login/rc/accesstoken":
+        return "token_exchange", "*"  # the app re-keys it by RC client once the token is known
+    if not path.startswith(_ADMIN):
+        return None
+    match = _ACCOUNT.match(path)
+    account = match.group(1) if match else "*"
+    rest = (match.group(2) or "") if match else ""
+    rest = rest.rstrip("/") or rest
+    if rest == "/campaignLeads/leadSearch" and method == "POST":
+        count = query.get("count", "").strip().lower() in _TRUE
+        return ("lead_search_count" if count else "lead_search"), account
+    if rest == "/campaignLeads/actions" and method == "PUT":
+        return "lead_actions", account
+    if _LOADER.match(rest) and method == "POST":
+        return "lead_loader", account
+    if _LEAD_ID.match(rest) and method in {"PATCH", "PUT"}:
+        return "lead_update", account
+    return "admin_other", account
+
+
+class RateLimiter:
+    """Sliding-window log per (key, class); thread-safe; reads limits from the live config."""
+
+    def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self._config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._log: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.accepted: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
+        self.rejected: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
+
+    def acquire(self, op_class: str, key: str) -> float | None:
+        """Record one request and return None, or return seconds until it would be allowed."""
+        cfg = self._config
+        windows = cfg.rate_limits.get(op_class, []) if cfg.rate_limits_enabled else []
+        scale = cfg.rate_limit_scale
+        with self._lock:
+            now = self._clock()
+            log = self._log[(key, op_class)]
+            longest = max((seconds / scale for _, seconds in windows), default=0.0)
+            while log and log[0] <= now - longest:
+                log.popleft()
+            wait = 0.0
+            for limit, seconds in windows:
+                span = seconds / scale
+                inside = [t for t in log if t > now - span]
+                if len(inside) >= limit:
+                    # The request fits once enough of the oldest entries have left the window.
+                    oldest_to_leave = inside[len(inside) - limit]
+                    wait = max(wait, oldest_to_leave + span - now)
+            if wait > 0:
+                self.rejected[op_class] = self.rejected.get(op_class, 0) + 1
+                return wait
+            if windows:
+                log.append(now)
+            self.accepted[op_class] = self.accepted.get(op_class, 0) + 1
+            return None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._log.clear()
+            self.accepted = dict.fromkeys(OP_CLASSES, 0)
+            self.rejected = dict.fromkeys(OP_CLASSES, 0)
+
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "requests_by_class": dict(self.accepted),
+                "rate_limited_by_class": dict(self.rejected),
+                "rate_limited_429s": sum(self.rejected.values()),
+            }
