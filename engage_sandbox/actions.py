@@ -140,9 +140,7 @@ def result(
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(
-        extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True
-    )
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
 
 
 class ManualParams(_Params):
@@ -257,8 +255,7 @@ def _select_into_temp(ctx: ActionContext, extra_where: str = "", extra: Sequence
     if ctx.matches_nothing:
         return 0
     return conn.execute(
-        f"INSERT INTO temp._sel (lead_id) SELECT lead_id FROM leads"
-        f" WHERE {ctx.where}{extra_where}",
+        f"INSERT INTO temp._sel (lead_id) SELECT lead_id FROM leads WHERE {ctx.where}{extra_where}",
         (*ctx.params, *extra),
     ).rowcount
 

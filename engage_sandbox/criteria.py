@@ -108,8 +108,19 @@ _WIRE_DATE = re.compile(
 _EPOCH_MS = re.compile(r"^-?\d+$")
 
 
+# Years 1..9999: anything outside cannot be formatted back onto the wire.
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
 def parse_wire_date(value: Any, field: str = "date") -> int:
     """Return epoch milliseconds for any accepted wire date form; ValueError otherwise."""
+    ms = _parse_wire_date(value, field)
+    if not _MIN_MS <= ms <= _MAX_MS:
+        raise ValueError(f"{field}: {value!r} is out of range")
+    return ms
+
+
+def _parse_wire_date(value: Any, field: str) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{field}: expected a date, got a boolean")
     if isinstance(value, int):
@@ -117,7 +128,7 @@ def parse_wire_date(value: Any, field: str = "date") -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict) and "millis" in value:
-        return parse_wire_date(value["millis"], field)
+        return _parse_wire_date(value["millis"], field)
     if not isinstance(value, str):
         raise ValueError(f"{field}: expected a date string or epoch milliseconds")
     text = value.strip()
@@ -148,15 +159,25 @@ def parse_wire_date(value: Any, field: str = "date") -> int:
     return int(dt.timestamp()) * 1000 + int(frac)
 
 
+_DAY_PREFIX: dict[int, str] = {}
+
+
 def format_wire_date(ms: int | None) -> str | None:
     """Epoch ms -> ``2026-07-01T07:00:00.000+0000`` (None stays None)."""
     if ms is None:
         return None
-    seconds, millis = divmod(ms, 1000)
-    t = time.gmtime(seconds)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000" % (  # noqa: UP031 - hot path
-        t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, millis,
-    )
+    # A 1000-row page formats ~3000 dates: cache the date part per day, do the clock by hand.
+    days, rest = divmod(ms, 86_400_000)
+    prefix = _DAY_PREFIX.get(days)
+    if prefix is None:
+        t = time.gmtime(days * 86_400)
+        prefix = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        if len(_DAY_PREFIX) < 100_000:
+            _DAY_PREFIX[days] = prefix
+    seconds, millis = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}+0000"
 
 
 def normalize_phone(value: Any) -> str:
@@ -349,7 +370,9 @@ class CompiledCriteria:
     """A WHERE fragment over the ``leads`` table (columns qualified ``leads.``) and its params.
 
     ``matches_nothing`` is set when the criteria name only campaigns outside the account; the
-    store can then skip the query.
+    store can then skip the query. ``rest``/``rest_params`` are every condition except the
+    account/campaign scope, so a multi-campaign page can be run as one ordered branch per
+    campaign.
     """
 
     where: str
@@ -357,6 +380,8 @@ class CompiledCriteria:
     matches_nothing: bool = False
     #: The account's campaigns the criteria name, or None when they name none.
     campaign_ids: tuple[int, ...] | None = None
+    rest: str = "1"
+    rest_params: tuple[Any, ...] = ()
 
 
 _EXACT_STRING_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -406,14 +431,16 @@ def compile_criteria(
     if c.campaign_id:
         campaigns.add(c.campaign_id)
     allowed: tuple[int, ...] | None = None
+    scope: list[str] = []
+    scope_params: list[Any] = []
     if campaigns:
         allowed = tuple(sorted(campaigns.intersection(account_campaign_ids)))
         if not allowed:
             return CompiledCriteria("0", (), matches_nothing=True, campaign_ids=())
-        _in("campaign_id", allowed, clauses, params)
+        _in("campaign_id", allowed, scope, scope_params)
     else:
-        clauses.append("leads.account_id = ?")
-        params.append(account_id)
+        scope.append("leads.account_id = ?")
+        scope_params.append(account_id)
 
     if c.list_ids:
         _in("list_id", c.list_ids, clauses, params)
@@ -474,4 +501,10 @@ def compile_criteria(
             clauses.append(f"leads.{column} {OPERATORS[comparison.operator]} ?")
             params.append(comparison.value)
 
-    return CompiledCriteria(" AND ".join(clauses), tuple(params), campaign_ids=allowed)
+    return CompiledCriteria(
+        " AND ".join(scope + clauses),
+        (*scope_params, *params),
+        campaign_ids=allowed,
+        rest=" AND ".join(clauses) or "1",
+        rest_params=tuple(params),
+    )

@@ -162,69 +162,64 @@ _COLLECTION_DISPOSITIONS = (
     "Dispute",
 )
 
-# (city, US state, area codes, base zip); the timezone follows from the state.
+
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
-_CITIES: tuple[tuple[str, str, tuple[str, ...], int], ...] = (
-    ("New York", "NY", ("212", "646", "718", "917"), 10001),
-    ("Brooklyn", "NY", ("347", "718"), 11201),
-    ("Boston", "MA", ("617", "857"), 2108),
-    ("Philadelphia", "PA", ("215", "267"), 19102),
-    ("Pittsburgh", "PA", ("412",), 15212),
-    ("Baltimore", "MD", ("410", "443"), 21201),
-    ("Washington", "DC", ("202",), 20001),
-    ("Richmond", "VA", ("804",), 23219),
-    ("Charlotte", "NC", ("704", "980"), 28202),
-    ("Raleigh", "NC", ("919",), 27601),
-    ("Atlanta", "GA", ("404", "470", "678"), 30303),
-    ("Miami", "FL", ("305", "786"), 33101),
-    ("Orlando", "FL", ("407",), 32801),
-    ("Tampa", "FL", ("813",), 33602),
-    ("Columbus", "OH", ("614",), 43215),
-    ("Cleveland", "OH", ("216",), 44113),
-    ("Detroit", "MI", ("313",), 48201),
-    ("Newark", "NJ", ("973",), 7102),
-    ("Hartford", "CT", ("860",), 6103),
-    ("Louisville", "KY", ("502",), 40202),
-    ("Chicago", "IL", ("312", "773", "872"), 60601),
-    ("Houston", "TX", ("713", "832", "281"), 77002),
-    ("Dallas", "TX", ("214", "469", "972"), 75201),
-    ("Austin", "TX", ("512", "737"), 78701),
-    ("San Antonio", "TX", ("210",), 78205),
-    ("Minneapolis", "MN", ("612",), 55401),
-    ("Kansas City", "MO", ("816",), 64105),
-    ("St. Louis", "MO", ("314",), 63101),
-    ("Nashville", "TN", ("615",), 37201),
-    ("Memphis", "TN", ("901",), 38103),
-    ("New Orleans", "LA", ("504",), 70112),
-    ("Milwaukee", "WI", ("414",), 53202),
-    ("Oklahoma City", "OK", ("405",), 73102),
-    ("Omaha", "NE", ("402",), 68102),
-    ("Denver", "CO", ("303", "720"), 80202),
-    ("Phoenix", "AZ", ("602", "480", "623"), 85003),
-    ("Tucson", "AZ", ("520",), 85701),
-    ("Salt Lake City", "UT", ("801",), 84101),
-    ("Albuquerque", "NM", ("505",), 87102),
-    ("Boise", "ID", ("208",), 83702),
-    ("Los Angeles", "CA", ("213", "310", "323"), 90012),
-    ("San Diego", "CA", ("619", "858"), 92101),
-    ("San Francisco", "CA", ("415", "628"), 94105),
-    ("San Jose", "CA", ("408", "669"), 95113),
-    ("Sacramento", "CA", ("916",), 95814),
-    ("Seattle", "WA", ("206",), 98101),
-    ("Portland", "OR", ("503", "971"), 97204),
-    ("Las Vegas", "NV", ("702",), 89101),
-    ("Anchorage", "AK", ("907",), 99501),
-    ("Honolulu", "HI", ("808",), 96813),
-)
-# Rough population weights, so the big metros dominate as they do in real lists.
-_CITY_WEIGHTS = (
-    9, 5, 4, 4, 2, 2, 2, 1, 3, 2, 4, 4, 2, 2, 2, 2, 2, 2, 1, 1,
-    6, 5, 5, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1,
-    3, 4, 1, 2, 1, 1,
-    8, 4, 3, 2, 2, 3, 2, 2, 1, 1,
+# (city, US state, area codes, base zip, weight); the timezone follows from the state, and the
+# rough population weights let the big metros dominate as they do in real lists.
+_CITIES: tuple[tuple[str, str, tuple[str, ...], int, int], ...] = (
+    ("New York", "NY", ("212", "646", "718", "917"), 10001, 9),
+    ("Brooklyn", "NY", ("347", "718"), 11201, 5),
+    ("Boston", "MA", ("617", "857"), 2108, 4),
+    ("Philadelphia", "PA", ("215", "267"), 19102, 4),
+    ("Pittsburgh", "PA", ("412",), 15212, 2),
+    ("Baltimore", "MD", ("410", "443"), 21201, 2),
+    ("Washington", "DC", ("202",), 20001, 2),
+    ("Richmond", "VA", ("804",), 23219, 1),
+    ("Charlotte", "NC", ("704", "980"), 28202, 3),
+    ("Raleigh", "NC", ("919",), 27601, 2),
+    ("Atlanta", "GA", ("404", "470", "678"), 30303, 4),
+    ("Miami", "FL", ("305", "786"), 33101, 4),
+    ("Orlando", "FL", ("407",), 32801, 2),
+    ("Tampa", "FL", ("813",), 33602, 2),
+    ("Columbus", "OH", ("614",), 43215, 2),
+    ("Cleveland", "OH", ("216",), 44113, 2),
+    ("Detroit", "MI", ("313",), 48201, 2),
+    ("Newark", "NJ", ("973",), 7102, 2),
+    ("Hartford", "CT", ("860",), 6103, 1),
+    ("Louisville", "KY", ("502",), 40202, 1),
+    ("Chicago", "IL", ("312", "773", "872"), 60601, 6),
+    ("Houston", "TX", ("713", "832", "281"), 77002, 5),
+    ("Dallas", "TX", ("214", "469", "972"), 75201, 5),
+    ("Austin", "TX", ("512", "737"), 78701, 3),
+    ("San Antonio", "TX", ("210",), 78205, 3),
+    ("Minneapolis", "MN", ("612",), 55401, 2),
+    ("Kansas City", "MO", ("816",), 64105, 2),
+    ("St. Louis", "MO", ("314",), 63101, 2),
+    ("Nashville", "TN", ("615",), 37201, 2),
+    ("Memphis", "TN", ("901",), 38103, 1),
+    ("New Orleans", "LA", ("504",), 70112, 1),
+    ("Milwaukee", "WI", ("414",), 53202, 1),
+    ("Oklahoma City", "OK", ("405",), 73102, 1),
+    ("Omaha", "NE", ("402",), 68102, 1),
+    ("Denver", "CO", ("303", "720"), 80202, 3),
+    ("Phoenix", "AZ", ("602", "480", "623"), 85003, 4),
+    ("Tucson", "AZ", ("520",), 85701, 1),
+    ("Salt Lake City", "UT", ("801",), 84101, 2),
+    ("Albuquerque", "NM", ("505",), 87102, 1),
+    ("Boise", "ID", ("208",), 83702, 1),
+    ("Los Angeles", "CA", ("213", "310", "323"), 90012, 8),
+    ("San Diego", "CA", ("619", "858"), 92101, 4),
+    ("San Francisco", "CA", ("415", "628"), 94105, 3),
+    ("San Jose", "CA", ("408", "669"), 95113, 2),
+    ("Sacramento", "CA", ("916",), 95814, 2),
+    ("Seattle", "WA", ("206",), 98101, 3),
+    ("Portland", "OR", ("503", "971"), 97204, 2),
+    ("Las Vegas", "NV", ("702",), 89101, 2),
+    ("Anchorage", "AK", ("907",), 99501, 1),
+    ("Honolulu", "HI", ("808",), 96813, 1),
 )
 
 _FIRST_NAMES = _words(
@@ -328,9 +323,7 @@ def _table(pairs: tuple[tuple[str, float], ...], size: int = 1000) -> tuple[str,
 
 _STATE_TABLE = _table(_STATE_WEIGHTS)
 _NO_CONTACT_TABLE = _table(_NO_CONTACT)
-_CITY_TABLE = tuple(
-    city for city, w in zip(_CITIES, _CITY_WEIGHTS, strict=True) for _ in range(w)
-)
+_CITY_TABLE = tuple(city[:4] for city in _CITIES for _ in range(city[4]))
 
 
 def _allocate(total: int, weights: list[float]) -> list[int]:
@@ -384,8 +377,14 @@ def seed(store: SandboxStore, seed: int = 1, leads: int = 10_000) -> SeedSummary
                 dispositions = _COLLECTION_DISPOSITIONS if collections else _DISPOSITIONS
                 caller_id = None if rng.random() < 0.3 else f"800555{rng.randrange(10_000):04d}"
                 store.add_campaign(
-                    dial_group_id, spec.name, spec.desc, spec.active, campaign_id,
-                    dispositions, spec.max_passes, caller_id,
+                    dial_group_id,
+                    spec.name,
+                    spec.desc,
+                    spec.active,
+                    campaign_id,
+                    dispositions,
+                    spec.max_passes,
+                    caller_id,
                 )
                 n_campaigns += 1
                 n_lists = rng.randint(1, 4)
@@ -397,11 +396,22 @@ def seed(store: SandboxStore, seed: int = 1, leads: int = 10_000) -> SeedSummary
                         letter=chr(65 + rng.randrange(8)),
                         n=rng.randint(1, 30),
                     )
-                    plans.append(_ListPlan(
-                        campaign_id, account_id, prefix, name, "ACTIVE", rng.randint(1, 5),
-                        upload, spec.weight * share / sum(shares), spec.max_passes,
-                        dispositions, spec.product, caller_id,
-                    ))
+                    plans.append(
+                        _ListPlan(
+                            campaign_id,
+                            account_id,
+                            prefix,
+                            name,
+                            "ACTIVE",
+                            rng.randint(1, 5),
+                            upload,
+                            spec.weight * share / sum(shares),
+                            spec.max_passes,
+                            dispositions,
+                            spec.product,
+                            caller_id,
+                        )
+                    )
                 campaign_id += 1
             dial_group_id += 1
 
@@ -415,8 +425,14 @@ def seed(store: SandboxStore, seed: int = 1, leads: int = 10_000) -> SeedSummary
     for plan, count in zip(plans, _allocate(leads, [p.weight for p in plans]), strict=True):
         plan.count = count
         store.add_list(
-            plan.campaign_id, plan.desc, plan.state, plan.priority, count,
-            count - count // 50, plan.upload, plan.list_id,
+            plan.campaign_id,
+            plan.desc,
+            plan.state,
+            plan.priority,
+            count,
+            count - count // 50,
+            plan.upload,
+            plan.list_id,
         )
 
     inserted = store.bulk_insert_leads(_lead_rows(rng, plans, anchor), LEAD_COLUMNS)
@@ -484,8 +500,10 @@ def _lead_rows(
                 if state == "COMPLETE":
                     x = r()
                     system_dispo = (
-                        "ANSWER" if x < 0.8
-                        else "APP_REQUEUE_COMPLETE" if x < 0.9
+                        "ANSWER"
+                        if x < 0.8
+                        else "APP_REQUEUE_COMPLETE"
+                        if x < 0.9
                         else "MANUAL_PASS"
                     )
                     agent_dispo = dispositions[int(r() * n_dispo)]

@@ -23,10 +23,11 @@ Direct lead load (contract section 6) Decisions:
 - ``reserveAgent``, when numeric, becomes the lead's ``pendingAgentId``; any other non-blank
   value is counted in ``failedAgentAssignment`` and the lead is still accepted.
 
-Counters (``stats()``): ``writes`` counts every ``apply_action``/``load_leads`` call that
-returned a result, including those that matched or inserted 0 leads and loads whose leads all
-failed validation; calls that raised ``SandboxError`` are not counted. ``leadsWritten`` counts
-lead rows actually inserted, updated or deleted by those calls (an e-mail export writes none).
+Counters (``stats()``): ``writes`` counts every ``apply_action``/``load_leads``/``update_lead``
+call that returned a result, including those that matched or inserted 0 leads and loads whose
+leads all failed validation; calls that raised ``SandboxError`` are not counted. ``leadsWritten``
+counts lead rows actually inserted, updated or deleted by those calls (an e-mail export writes
+none). Builders (``add_*``, ``insert_leads``) and the seed are not counted.
 """
 
 from __future__ import annotations
@@ -250,6 +251,9 @@ _LEAD_INDEXES: tuple[tuple[str, str], ...] = (
     ("idx_leads_original", "(original_lead_id) WHERE original_lead_id IS NOT NULL"),
 )
 
+# Above this many campaigns a page query falls back to one IN-list query (and a sort).
+_MERGE_MAX_CAMPAIGNS = 32
+
 # The search result columns; _wire_row below indexes into them positionally.
 _SEARCH_SELECT = (
     "SELECT lead_id, extern_id, campaign_id, list_id, lead_phone, lead_state, lead_timezone,"
@@ -295,8 +299,17 @@ class _LoadRequest(BaseModel):
 
     description: str | None = None
     list_state: Literal[
-        "ACTIVE", "PAUSED", "PENDING_DNC", "LOADING", "DELETED", "READY", "CALLBACKS",
-        "CALLBACKS_AGENT", "DUPLICATES_NOT_MERGED", "DUPLICATES_NOT_MOVED", "ARCHIVED",
+        "ACTIVE",
+        "PAUSED",
+        "PENDING_DNC",
+        "LOADING",
+        "DELETED",
+        "READY",
+        "CALLBACKS",
+        "CALLBACKS_AGENT",
+        "DUPLICATES_NOT_MERGED",
+        "DUPLICATES_NOT_MOVED",
+        "ARCHIVED",
     ] = "ACTIVE"
     dial_priority: Literal["IMMEDIATE", "NORMAL"] = "NORMAL"
     duplicate_handling: Literal["RETAIN_ALL", "REMOVE_ALL_EXISTING", "REMOVE_FROM_LIST"] = (
@@ -312,8 +325,11 @@ class _LeadUpdate(BaseModel):
     """The updatable part of a CampaignLead body (single-lead PATCH/PUT)."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore",
-        coerce_numbers_to_str=True, str_strip_whitespace=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        coerce_numbers_to_str=True,
+        str_strip_whitespace=True,
     )
 
     extern_id: str | None = None
@@ -479,8 +495,14 @@ class SandboxStore:
     def reset(self) -> None:
         """Drop every row and counter (the schema stays)."""
         with self._tx() as conn:
-            for table in ("leads", "lists", "campaign_dispositions", "campaigns", "dial_groups",
-                          "accounts"):
+            for table in (
+                "leads",
+                "lists",
+                "campaign_dispositions",
+                "campaigns",
+                "dial_groups",
+                "accounts",
+            ):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM sqlite_sequence")
         self._invalidate_meta()
@@ -541,8 +563,16 @@ class SandboxStore:
             cur = conn.execute(
                 "INSERT INTO campaigns (campaign_id, account_id, dial_group_id, campaign_name,"
                 " campaign_desc, is_active, max_passes, caller_id) VALUES (?,?,?,?,?,?,?,?)",
-                (campaign_id, row[0], dial_group_id, name, desc, int(is_active), max_passes,
-                 caller_id),
+                (
+                    campaign_id,
+                    row[0],
+                    dial_group_id,
+                    name,
+                    desc,
+                    int(is_active),
+                    max_passes,
+                    caller_id,
+                ),
             )
             new_id = int(cur.lastrowid)  # type: ignore[arg-type]
             conn.executemany(
@@ -569,8 +599,14 @@ class SandboxStore:
             raise NotFound("CAMPAIGN_NOT_FOUND", f"Campaign {campaign_id} not found")
         with self._tx():
             new_id = self._insert_list(
-                campaign_id, desc, list_state, list_priority, leads_supplied, leads_accepted,
-                self.now_ms() if upload_date is None else upload_date, list_id,
+                campaign_id,
+                desc,
+                list_state,
+                list_priority,
+                leads_supplied,
+                leads_accepted,
+                self.now_ms() if upload_date is None else upload_date,
+                list_id,
             )
         return new_id
 
@@ -588,8 +624,16 @@ class SandboxStore:
         cur = self._conn.execute(
             "INSERT INTO lists (list_id, campaign_id, list_desc, list_state, list_priority,"
             " leads_supplied, leads_accepted, upload_date) VALUES (?,?,?,?,?,?,?,?)",
-            (list_id, campaign_id, desc, list_state, list_priority, leads_supplied,
-             leads_accepted, upload_date),
+            (
+                list_id,
+                campaign_id,
+                desc,
+                list_state,
+                list_priority,
+                leads_supplied,
+                leads_accepted,
+                upload_date,
+            ),
         )
         self._invalidate_meta()
         return int(cur.lastrowid)  # type: ignore[arg-type]
@@ -725,8 +769,7 @@ class SandboxStore:
         return [
             {"accountId": a, "accountName": n, "mainAccountId": m}
             for a, n, m in self._conn.execute(
-                "SELECT account_id, account_name, main_account_id FROM accounts"
-                " ORDER BY account_id"
+                "SELECT account_id, account_name, main_account_id FROM accounts ORDER BY account_id"
             )
         ]
 
@@ -840,46 +883,50 @@ class SandboxStore:
         out = []
         for r in rows:
             camp = campaigns.get(r[2])
-            out.append({
-                "leadId": r[0],
-                "externId": r[1],
-                "campaignId": r[2],
-                "campaignName": camp[0] if camp else None,
-                "dialGroupId": camp[1] if camp else None,
-                "listId": r[3],
-                "listDesc": list_desc.get(r[3]),
-                "leadPhone": r[4],
-                "leadState": r[5],
-                "leadTimezone": r[6],
-                "leadPasses": r[7],
-                "maxPasses": r[8],
-                "nextDialTime": None if r[9] is None else fmt(r[9]),
-                "lastPassDts": None if r[10] is None else fmt(r[10]),
-                "lastPassDisposition": r[11],
-                "agentDispostion": r[12],  # sic: the spec's spelling
-                "suppressed": bool(r[13]),
-                "loadedDts": None if r[14] is None else fmt(r[14]),
-                "firstName": r[15],
-                "midName": r[16],
-                "lastName": r[17],
-                "address1": r[18],
-                "address2": r[19],
-                "city": r[20],
-                "state": r[21],
-                "zip": r[22],
-                "email": r[23],
-                "auxData1": r[24],
-                "auxData2": r[25],
-                "auxData3": r[26],
-                "auxData4": r[27],
-                "auxData5": r[28],
-                "callerId": r[29],
-                "pendingAgentId": r[30],
-                "originalLeadId": r[31],
-            })
+            out.append(
+                {
+                    "leadId": r[0],
+                    "externId": r[1],
+                    "campaignId": r[2],
+                    "campaignName": camp[0] if camp else None,
+                    "dialGroupId": camp[1] if camp else None,
+                    "listId": r[3],
+                    "listDesc": list_desc.get(r[3]),
+                    "leadPhone": r[4],
+                    "leadState": r[5],
+                    "leadTimezone": r[6],
+                    "leadPasses": r[7],
+                    "maxPasses": r[8],
+                    "nextDialTime": None if r[9] is None else fmt(r[9]),
+                    "lastPassDts": None if r[10] is None else fmt(r[10]),
+                    "lastPassDisposition": r[11],
+                    "agentDispostion": r[12],  # sic: the spec's spelling
+                    "suppressed": bool(r[13]),
+                    "loadedDts": None if r[14] is None else fmt(r[14]),
+                    "firstName": r[15],
+                    "midName": r[16],
+                    "lastName": r[17],
+                    "address1": r[18],
+                    "address2": r[19],
+                    "city": r[20],
+                    "state": r[21],
+                    "zip": r[22],
+                    "email": r[23],
+                    "auxData1": r[24],
+                    "auxData2": r[25],
+                    "auxData3": r[26],
+                    "auxData4": r[27],
+                    "auxData5": r[28],
+                    "callerId": r[29],
+                    "pendingAgentId": r[30],
+                    "originalLeadId": r[31],
+                }
+            )
         return out
 
-    def _select_wire(self, compiled: CompiledCriteria, limit: int = -1, offset: int = 0):
+    def _select_wire(
+        self, compiled: CompiledCriteria, limit: int = -1, offset: int = 0
+    ) -> list[dict[str, Any]]:
         if compiled.matches_nothing:
             return []
         rows = self._conn.execute(
@@ -906,15 +953,7 @@ class SandboxStore:
         key = (compiled.where, compiled.params)
         marks = self._page_marks.get(key)
         after = marks.get(offset) if marks and offset else None
-        if after is None:
-            sql = f"{_SEARCH_SELECT} WHERE {compiled.where} ORDER BY lead_id LIMIT ? OFFSET ?"
-            params: tuple[Any, ...] = (*compiled.params, limit, offset)
-        else:
-            sql = (
-                f"{_SEARCH_SELECT} WHERE {compiled.where} AND leads.lead_id > ?"
-                " ORDER BY lead_id LIMIT ?"
-            )
-            params = (*compiled.params, after, limit)
+        sql, params = self._page_query(compiled, limit, offset, after)
         rows = self._conn.execute(sql, params).fetchall()
         if rows:
             if marks is None:
@@ -924,6 +963,35 @@ class SandboxStore:
             if len(marks) < 100_000:
                 marks[offset + len(rows)] = rows[-1][0]
         return self._wire_rows(rows)
+
+    @staticmethod
+    def _page_query(
+        compiled: CompiledCriteria, limit: int, offset: int, after: int | None
+    ) -> tuple[str, tuple[Any, ...]]:
+        """SQL for one page; ``after`` (a previous page's last leadId) replaces the OFFSET."""
+        if after is None:
+            seek, seek_params = "", ()
+            window, window_params = "LIMIT ? OFFSET ?", (limit, offset)
+        else:
+            seek, seek_params = " AND leads.lead_id > ?", (after,)
+            window, window_params = "LIMIT ?", (limit,)
+        campaigns = compiled.campaign_ids or ()
+        if 1 < len(campaigns) <= _MERGE_MAX_CAMPAIGNS:
+            # campaign_id IN (a, b) cannot walk one index in leadId order, so SQLite would sort
+            # every matching lead for each page. One ordered branch per campaign, merged by
+            # UNION ALL ... ORDER BY, only walks as far as the page needs.
+            branch = f"SELECT lead_id FROM leads WHERE leads.campaign_id = ? AND {compiled.rest}"
+            branches = " UNION ALL ".join([branch + seek] * len(campaigns))
+            params: tuple[Any, ...] = ()
+            for cid in campaigns:
+                params += (cid, *compiled.rest_params, *seek_params)
+            sql = (
+                f"{_SEARCH_SELECT} WHERE lead_id IN ({branches} ORDER BY 1 {window})"
+                " ORDER BY lead_id"
+            )
+            return sql, (*params, *window_params)
+        sql = f"{_SEARCH_SELECT} WHERE {compiled.where}{seek} ORDER BY lead_id {window}"
+        return sql, (*compiled.params, *seek_params, *window_params)
 
     @_locked
     def count(self, account_id: str, criteria: dict[str, Any] | None) -> int:
@@ -974,9 +1042,11 @@ class SandboxStore:
 
     # Hooks actions.py calls back into (inside the action's transaction).
 
+    @_locked
     def campaign_info(self, campaign_id: int) -> tuple[str, int, str] | None:
         return self._campaign(campaign_id)
 
+    @_locked
     def list_info(self, list_id: int) -> tuple[int, str] | None:
         """(campaign_id, list_state) of a list, or None."""
         row = self._conn.execute(
@@ -984,9 +1054,12 @@ class SandboxStore:
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
+    @_locked
     def create_list(self, campaign_id: int, desc: str, now_ms: int) -> int:
-        return self._insert_list(campaign_id, desc, "ACTIVE", 1, 0, 0, now_ms)
+        with self._tx():  # joins the action's transaction
+            return self._insert_list(campaign_id, desc, "ACTIVE", 1, 0, 0, now_ms)
 
+    @_locked
     def wire_rows(self, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         return self._select_wire(CompiledCriteria(where, tuple(params)))
 

@@ -15,8 +15,13 @@ A, B = "99990001", "99990002"
 T0 = 1_780_000_000_000
 MINUTE = 60_000
 RESULT_KEYS = {
-    "success", "leadActionType", "leadUpdateCount", "leadDeleteCount", "redialDeleteCount",
-    "dialerRefreshed", "errorMessage",
+    "success",
+    "leadActionType",
+    "leadUpdateCount",
+    "leadDeleteCount",
+    "redialDeleteCount",
+    "dialerRefreshed",
+    "errorMessage",
 }
 
 
@@ -48,9 +53,16 @@ def world(clock):
     l3, l4, lb = store.add_list(c2, "L3"), store.add_list(c3, "L4"), store.add_list(cb, "LB")
     states = ["READY", "COMPLETE", "CALLBACK", "AGENT-CALLBACK", "PENDING-CALLBACK", "PAUSED"]
     rows = [
-        dict(campaign_id=c1, list_id=l1 if i < 4 else l2, extern_id=f"s{i}",
-             lead_phone=f"415555010{i}", lead_state=states[i], lead_passes=i % 3,
-             next_dial_time=T0 - 7 * MINUTE, first_name=f"Src{i}")
+        dict(
+            campaign_id=c1,
+            list_id=l1 if i < 4 else l2,
+            extern_id=f"s{i}",
+            lead_phone=f"415555010{i}",
+            lead_state=states[i],
+            lead_passes=i % 3,
+            next_dial_time=T0 - 7 * MINUTE,
+            first_name=f"Src{i}",
+        )
         for i in range(6)
     ]
     rows += [
@@ -107,20 +119,36 @@ BAD_PARAMS = [
     ("CALLBACK_LEADS", {"ACTION_TYPE": "LATER"}),
     ("CALLBACK_LEADS", {"ACTION_TYPE": "AGENT"}),
     ("CALLBACK_LEADS", {"ACTION_TYPE": "AGENT", "RESERVATION_AGENT_ID": 0}),
-    ("CALLBACK_LEADS", {"ACTION_TYPE": "AGENT", "RESERVATION_AGENT_ID": 7,
-                        "CALLBACK_DATE": "next tuesday"}),
+    (
+        "CALLBACK_LEADS",
+        {"ACTION_TYPE": "AGENT", "RESERVATION_AGENT_ID": 7, "CALLBACK_DATE": "next tuesday"},
+    ),
     ("MOVE_TO_CAMPAIGN", {"LIST_ID": 0, "LIST_NAME": "x", "CREATE_COPY_SETTING": "false"}),
-    ("MOVE_TO_CAMPAIGN", {"CAMPAIGN_ID": "C2", "LIST_ID": 0, "LIST_NAME": "x",
-                          "CREATE_COPY_SETTING": "false"}),
+    (
+        "MOVE_TO_CAMPAIGN",
+        {"CAMPAIGN_ID": "C2", "LIST_ID": 0, "LIST_NAME": "x", "CREATE_COPY_SETTING": "false"},
+    ),
     ("MOVE_TO_CAMPAIGN", {"CAMPAIGN_ID": 1, "LIST_NAME": "x", "CREATE_COPY_SETTING": "false"}),
     ("MOVE_TO_CAMPAIGN", {"CAMPAIGN_ID": 1, "LIST_ID": 0, "CREATE_COPY_SETTING": "false"}),
     ("MOVE_TO_CAMPAIGN", {"CAMPAIGN_ID": 1, "LIST_ID": 0, "LIST_NAME": ""}),
-    ("MOVE_TO_CAMPAIGN", {"CAMPAIGN_ID": 1, "LIST_ID": 0, "LIST_NAME": "x",
-                          "CREATE_COPY_SETTING": "sometimes"}),
-    ("MOVE_TO_CAMPAIGN", {"CAMPAIGN_ID": 1, "LIST_ID": 0, "LIST_NAME": "x",
-                          "CREATE_COPY_SETTING": "false", "DUPLICATE_ACTION_SETTING": "SKIP"}),
-    ("MOVE_TO_CAMPAIGN", {"CAMPAIGN_ID": 1, "LIST_ID": -3, "LIST_NAME": "x",
-                          "CREATE_COPY_SETTING": "false"}),
+    (
+        "MOVE_TO_CAMPAIGN",
+        {"CAMPAIGN_ID": 1, "LIST_ID": 0, "LIST_NAME": "x", "CREATE_COPY_SETTING": "sometimes"},
+    ),
+    (
+        "MOVE_TO_CAMPAIGN",
+        {
+            "CAMPAIGN_ID": 1,
+            "LIST_ID": 0,
+            "LIST_NAME": "x",
+            "CREATE_COPY_SETTING": "false",
+            "DUPLICATE_ACTION_SETTING": "SKIP",
+        },
+    ),
+    (
+        "MOVE_TO_CAMPAIGN",
+        {"CAMPAIGN_ID": 1, "LIST_ID": -3, "LIST_NAME": "x", "CREATE_COPY_SETTING": "false"},
+    ),
     ("AGENT_RESERVATION", {}),
     ("AGENT_RESERVATION", {"RESERVATION_AGENT_ID": -1}),
     ("AGENT_RESERVATION", {"RESERVATION_AGENT_ID": "agent-7"}),
@@ -158,8 +186,9 @@ def test_bad_criteria_on_an_action_are_400_and_change_nothing(world):
     store, ids = world
     before = snapshot(store, ids)
     with pytest.raises(SandboxError) as err:
-        store.apply_action(A, "DELETE_LEADS", {"campaignIds": [ids["c1"]],
-                                               "leadStates": ["GONE"]}, None)
+        store.apply_action(
+            A, "DELETE_LEADS", {"campaignIds": [ids["c1"]], "leadStates": ["GONE"]}, None
+        )
     assert err.value.status == 400
     assert snapshot(store, ids) == before
 
@@ -195,9 +224,17 @@ def test_a_failure_half_way_rolls_everything_back(world, monkeypatch):
 
     monkeypatch.setattr(store, "create_list", create_then_fail)
     with pytest.raises(RuntimeError):
-        store.apply_action(A, "MOVE_TO_CAMPAIGN", {"campaignIds": [ids["c1"]]},
-                           {"CAMPAIGN_ID": ids["c2"], "LIST_ID": 0, "LIST_NAME": "New",
-                            "CREATE_COPY_SETTING": "false"})
+        store.apply_action(
+            A,
+            "MOVE_TO_CAMPAIGN",
+            {"campaignIds": [ids["c1"]]},
+            {
+                "CAMPAIGN_ID": ids["c2"],
+                "LIST_ID": 0,
+                "LIST_NAME": "New",
+                "CREATE_COPY_SETTING": "false",
+            },
+        )
     assert snapshot(store, ids) == before
 
 
@@ -206,8 +243,11 @@ def test_a_failure_half_way_rolls_everything_back(world, monkeypatch):
 
 def test_empty_id_lists_hit_the_whole_campaign(world):
     store, ids = world
-    result = act(store, "PAUSE_LEADS", {"campaignIds": [ids["c1"]], "leadIds": [],
-                                        "listIds": [], "leadStates": []})
+    result = act(
+        store,
+        "PAUSE_LEADS",
+        {"campaignIds": [ids["c1"]], "leadIds": [], "listIds": [], "leadStates": []},
+    )
     assert result["leadUpdateCount"] == 5  # 6 leads, one was PAUSED already
     assert {r["leadState"] for r in leads(store, {"campaignIds": [ids["c1"]]})} == {"PAUSED"}
     assert by_extern(store, {"campaignIds": [ids["c2"]]})["d0"]["leadState"] == "READY"
@@ -319,8 +359,12 @@ def test_manual_merge_original_adds_the_pass_to_the_original(world):
     store, ids = world
     src = {"campaignIds": [ids["c1"]], "externIds": ["s1"]}
     original = by_extern(store, src)["s1"]
-    act(store, "MOVE_TO_CAMPAIGN", src, {"CAMPAIGN_ID": ids["c3"], "LIST_ID": ids["l4"],
-                                         "CREATE_COPY_SETTING": "true"})
+    act(
+        store,
+        "MOVE_TO_CAMPAIGN",
+        src,
+        {"CAMPAIGN_ID": ids["c3"], "LIST_ID": ids["l4"], "CREATE_COPY_SETTING": "true"},
+    )
     copy_crit = {"campaignIds": [ids["c3"]], "externIds": ["s1"]}
     copy = by_extern(store, copy_crit)["s1"]
     assert copy["originalLeadId"] == original["leadId"]
@@ -368,8 +412,11 @@ def test_email_leads_exports_without_touching_leads(world):
 def test_callback_agent_sets_the_callback(world):
     store, ids = world
     crit = {"campaignIds": [ids["c1"]], "externIds": ["s0", "s1"]}
-    params = {"ACTION_TYPE": "AGENT", "RESERVATION_AGENT_ID": "9001",
-              "CALLBACK_DATE": "2026-07-24T16:00:00.000+0000"}
+    params = {
+        "ACTION_TYPE": "AGENT",
+        "RESERVATION_AGENT_ID": "9001",
+        "CALLBACK_DATE": "2026-07-24T16:00:00.000+0000",
+    }
     assert act(store, "CALLBACK_LEADS", crit, params)["leadUpdateCount"] == 2
     assert act(store, "CALLBACK_LEADS", crit, params)["leadUpdateCount"] == 0
     for row in by_extern(store, crit).values():
@@ -383,8 +430,12 @@ def test_callback_agent_sets_the_callback(world):
 def test_callback_cancel_touches_only_callbacks(world):
     store, ids = world
     crit = {"campaignIds": [ids["c1"]]}
-    store.apply_action(A, "AGENT_RESERVATION", {"campaignIds": [ids["c1"]], "externIds": ["s3"]},
-                       {"RESERVATION_AGENT_ID": 9005})
+    store.apply_action(
+        A,
+        "AGENT_RESERVATION",
+        {"campaignIds": [ids["c1"]], "externIds": ["s3"]},
+        {"RESERVATION_AGENT_ID": 9005},
+    )
     result = act(store, "CALLBACK_LEADS", crit, {"ACTION_TYPE": "CANCEL"})
     assert result["leadUpdateCount"] == 3  # CALLBACK, AGENT-CALLBACK, PENDING-CALLBACK
     rows = by_extern(store, crit)
@@ -409,21 +460,30 @@ def test_callback_reset_readies_callbacks(world):
 def test_agent_reservation_sets_and_clears(world):
     store, ids = world
     crit = {"campaignIds": [ids["c1"]], "listIds": [ids["l2"]]}
-    assert act(store, "AGENT_RESERVATION", crit, {"RESERVATION_AGENT_ID": 9001})[
-        "leadUpdateCount"] == 2
+    assert (
+        act(store, "AGENT_RESERVATION", crit, {"RESERVATION_AGENT_ID": 9001})["leadUpdateCount"]
+        == 2
+    )
     assert store.count(A, {"campaignIds": [ids["c1"]], "pendingAgentId": 9001}) == 2
-    assert act(store, "AGENT_RESERVATION", crit, {"RESERVATION_AGENT_ID": "9001"})[
-        "leadUpdateCount"] == 0
-    assert act(store, "AGENT_RESERVATION", crit, {"RESERVATION_AGENT_ID": "0"})[
-        "leadUpdateCount"] == 2
+    assert (
+        act(store, "AGENT_RESERVATION", crit, {"RESERVATION_AGENT_ID": "9001"})["leadUpdateCount"]
+        == 0
+    )
+    assert (
+        act(store, "AGENT_RESERVATION", crit, {"RESERVATION_AGENT_ID": "0"})["leadUpdateCount"] == 2
+    )
     assert all(r["pendingAgentId"] is None for r in leads(store, crit))
 
 
 def test_dialer_refresh_counts_per_campaign(world):
     store, ids = world
     before = snapshot(store, ids)
-    result = act(store, "DIALER_REFRESH", {"campaignIds": [ids["c1"], ids["c2"]]},
-                 {"force_dialer_cache_refresh": "true"})
+    result = act(
+        store,
+        "DIALER_REFRESH",
+        {"campaignIds": [ids["c1"], ids["c2"]]},
+        {"force_dialer_cache_refresh": "true"},
+    )
     assert result["dialerRefreshed"] is True and result["leadUpdateCount"] == 0
     act(store, "DIALER_REFRESH", {"campaignId": ids["c1"]})
     act(store, "DIALER_REFRESH", {"externIds": ["o0"]})  # no campaign named: the lead's
@@ -451,8 +511,11 @@ def test_move_updates_in_place(world):
         new = store.get_lead(lead_id)
         assert (new["campaignId"], new["listId"]) == (ids["c2"], ids["l3"])
         assert new["campaignName"] == "Dst" and new["listDesc"] == "L3"
-        unchanged = {k: v for k, v in old.items()
-                     if k not in ("campaignId", "campaignName", "listId", "listDesc")}
+        unchanged = {
+            k: v
+            for k, v in old.items()
+            if k not in ("campaignId", "campaignName", "listId", "listDesc")
+        }
         assert {k: new[k] for k in unchanged} == unchanged
 
 
@@ -464,8 +527,7 @@ def test_move_into_the_same_campaign_and_list_is_a_noop(world):
     assert result["leadUpdateCount"] == 0
     assert snapshot(store, ids) == before
     # Same campaign, other list: a real move.
-    assert move(store, ids, crit, CAMPAIGN_ID=ids["c1"], LIST_ID=ids["l2"])[
-        "leadUpdateCount"] == 4
+    assert move(store, ids, crit, CAMPAIGN_ID=ids["c1"], LIST_ID=ids["l2"])["leadUpdateCount"] == 4
 
 
 def test_move_ignore_leaves_duplicates(world):
@@ -483,19 +545,20 @@ def test_move_default_moves_duplicates_too(world):
     assert store.count(A, {"campaignIds": [ids["c2"]], "leadPhoneNum": "4155550100"}) == 2
 
 
-@pytest.mark.parametrize(("setting", "state"), [("true", "READY"), (True, "READY"),
-                                                ("TRANSITION", "TRANSITIONED")])
+@pytest.mark.parametrize(
+    ("setting", "state"), [("true", "READY"), (True, "READY"), ("TRANSITION", "TRANSITIONED")]
+)
 def test_copy_creates_new_leads(world, clock, setting, state):
     store, ids = world
     crit = {"campaignIds": [ids["c1"]], "listIds": [ids["l1"]]}
     sources = {r["leadId"]: r for r in leads(store, crit)}
     clock.ms = T0 + 3 * MINUTE
-    result = move(store, ids, crit, CREATE_COPY_SETTING=setting,
-                  DUPLICATE_ACTION_SETTING="IGNORE")
+    result = move(store, ids, crit, CREATE_COPY_SETTING=setting, DUPLICATE_ACTION_SETTING="IGNORE")
     assert result["leadUpdateCount"] == 3
     assert {r["leadId"]: r for r in leads(store, crit)} == sources  # sources untouched
-    copies = [r for r in leads(store, {"campaignIds": [ids["c2"]]})
-              if r["originalLeadId"] is not None]
+    copies = [
+        r for r in leads(store, {"campaignIds": [ids["c2"]]}) if r["originalLeadId"] is not None
+    ]
     assert len(copies) == 3
     for copy in copies:
         source = sources[copy["originalLeadId"]]
@@ -512,8 +575,15 @@ def test_copy_creates_new_leads(world, clock, setting, state):
 def test_move_to_a_new_list(world):
     store, ids = world
     crit = {"campaignIds": [ids["c1"]], "listIds": [ids["l2"]]}
-    result = move(store, ids, crit, LIST_ID="0", LIST_NAME="Moved Leads",
-                  CREATE_COPY_SETTING="false", DUPLICATE_ACTION_SETTING="MOVE")
+    result = move(
+        store,
+        ids,
+        crit,
+        LIST_ID="0",
+        LIST_NAME="Moved Leads",
+        CREATE_COPY_SETTING="false",
+        DUPLICATE_ACTION_SETTING="MOVE",
+    )
     assert result["leadUpdateCount"] == 2
     new_lists = [x for x in store.lists(A, ids["dg1"], ids["c2"]) if x["listDesc"] == "Moved Leads"]
     assert len(new_lists) == 1
@@ -527,8 +597,7 @@ def test_move_to_a_new_list(world):
 def test_move_across_dial_groups_in_the_account(world):
     store, ids = world
     crit = {"campaignIds": [ids["c1"]], "externIds": ["s5"]}
-    assert move(store, ids, crit, CAMPAIGN_ID=ids["c3"], LIST_ID=ids["l4"])[
-        "leadUpdateCount"] == 1
+    assert move(store, ids, crit, CAMPAIGN_ID=ids["c3"], LIST_ID=ids["l4"])["leadUpdateCount"] == 1
     row = by_extern(store, {"campaignIds": [ids["c3"]]})["s5"]
     assert row["dialGroupId"] == ids["dg2"]
 

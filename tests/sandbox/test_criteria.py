@@ -34,28 +34,96 @@ def world():
     l3 = store.add_list(c2, "L3")
     l4 = store.add_list(c3, "L4")
     rows = [
-        dict(extern_id="a", campaign_id=c1, list_id=l1, lead_phone="4155550100",
-             lead_state="READY", lead_timezone="PST", state="CA", first_name="Ada",
-             last_name="Lovelace", email="ada@example.com", city="San Francisco", zip="94105",
-             lead_passes=0, loaded_dts=NOW - 10 * DAY, next_dial_time=NOW - DAY,
-             aux_data1="Auto", address1="1 Main St", caller_id="8005550000"),
-        dict(extern_id="b", campaign_id=c1, list_id=l1, lead_phone="2125550101",
-             lead_state="DO-NOT-CALL", lead_timezone="EST", state="NY", first_name="Grace",
-             last_name="Hopper", lead_passes=2, last_pass_dts=NOW - 2 * DAY,
-             last_pass_disposition="ANSWER", agent_disposition="Do Not Call", agent_id=9001,
-             loaded_dts=NOW - 50 * DAY, suppressed=True, aux_data2="Gold", address2="Apt 4"),
-        dict(extern_id="c", campaign_id=c1, list_id=l2, lead_phone="3125550102",
-             lead_state="CALLBACK", lead_timezone="CST", state="IL", first_name="Alan",
-             last_name="Turing", lead_passes=1, last_pass_dts=NOW - 5 * DAY,
-             last_pass_disposition="NOANSWER", pending_agent_id=9002,
-             loaded_dts=NOW - 100 * DAY, next_dial_time=NOW + DAY, aux_data3="P1",
-             aux_data4="web", aux_data5="VIP"),
-        dict(extern_id="d", campaign_id=c1, list_id=9999, lead_phone="3035550103",
-             lead_state="PAUSED", lead_timezone="MST", state="CO", lead_passes=3),
-        dict(extern_id="e", campaign_id=c2, list_id=l3, lead_phone="4155550100",
-             lead_state="READY", lead_timezone="PST", state="CA", lead_passes=1),
-        dict(extern_id="f", campaign_id=c3, list_id=l4, lead_phone="4155550100",
-             lead_state="READY", lead_timezone="PST", state="CA", first_name="Ada"),
+        dict(
+            extern_id="a",
+            campaign_id=c1,
+            list_id=l1,
+            lead_phone="4155550100",
+            lead_state="READY",
+            lead_timezone="PST",
+            state="CA",
+            first_name="Ada",
+            last_name="Lovelace",
+            email="ada@example.com",
+            city="San Francisco",
+            zip="94105",
+            lead_passes=0,
+            loaded_dts=NOW - 10 * DAY,
+            next_dial_time=NOW - DAY,
+            aux_data1="Auto",
+            address1="1 Main St",
+            caller_id="8005550000",
+        ),
+        dict(
+            extern_id="b",
+            campaign_id=c1,
+            list_id=l1,
+            lead_phone="2125550101",
+            lead_state="DO-NOT-CALL",
+            lead_timezone="EST",
+            state="NY",
+            first_name="Grace",
+            last_name="Hopper",
+            lead_passes=2,
+            last_pass_dts=NOW - 2 * DAY,
+            last_pass_disposition="ANSWER",
+            agent_disposition="Do Not Call",
+            agent_id=9001,
+            loaded_dts=NOW - 50 * DAY,
+            suppressed=True,
+            aux_data2="Gold",
+            address2="Apt 4",
+        ),
+        dict(
+            extern_id="c",
+            campaign_id=c1,
+            list_id=l2,
+            lead_phone="3125550102",
+            lead_state="CALLBACK",
+            lead_timezone="CST",
+            state="IL",
+            first_name="Alan",
+            last_name="Turing",
+            lead_passes=1,
+            last_pass_dts=NOW - 5 * DAY,
+            last_pass_disposition="NOANSWER",
+            pending_agent_id=9002,
+            loaded_dts=NOW - 100 * DAY,
+            next_dial_time=NOW + DAY,
+            aux_data3="P1",
+            aux_data4="web",
+            aux_data5="VIP",
+        ),
+        dict(
+            extern_id="d",
+            campaign_id=c1,
+            list_id=9999,
+            lead_phone="3035550103",
+            lead_state="PAUSED",
+            lead_timezone="MST",
+            state="CO",
+            lead_passes=3,
+        ),
+        dict(
+            extern_id="e",
+            campaign_id=c2,
+            list_id=l3,
+            lead_phone="4155550100",
+            lead_state="READY",
+            lead_timezone="PST",
+            state="CA",
+            lead_passes=1,
+        ),
+        dict(
+            extern_id="f",
+            campaign_id=c3,
+            list_id=l4,
+            lead_phone="4155550100",
+            lead_state="READY",
+            lead_timezone="PST",
+            state="CA",
+            first_name="Ada",
+        ),
     ]
     store.insert_leads(rows)
     yield store, {"c1": c1, "c2": c2, "c3": c3, "l1": l1, "l2": l2, "l3": l3, "l4": l4}
@@ -73,10 +141,20 @@ def test_empty_lists_mean_no_filter(world):
     only_campaign = externs(store, {"campaignId": ids["c1"]})
     assert only_campaign == {"a", "b", "c", "d"}
     with_empties = {
-        "campaignId": ids["c1"], "campaignIds": [], "listIds": [], "leadIds": [],
-        "externIds": [], "leadPhoneNumbers": [], "leadStates": [], "agentDispositions": [],
-        "systemDispositions": [], "physicalStates": [], "leadTimezones": [],
-        "firstName": "", "lastName": None, "suppressed": None,
+        "campaignId": ids["c1"],
+        "campaignIds": [],
+        "listIds": [],
+        "leadIds": [],
+        "externIds": [],
+        "leadPhoneNumbers": [],
+        "leadStates": [],
+        "agentDispositions": [],
+        "systemDispositions": [],
+        "physicalStates": [],
+        "leadTimezones": [],
+        "firstName": "",
+        "lastName": None,
+        "suppressed": None,
     }
     assert externs(store, with_empties) == only_campaign
 
@@ -152,8 +230,7 @@ def test_campaigns_of_another_account_match_nothing(world):
         ({"lastPassTimeCriteria": {"operator": "GREATER_THAN", "value": NOW - 3 * DAY}}, {"b"}),
         ({"lastPassTimeCriteria": {"operator": "LESS_THAN", "value": NOW}}, {"b", "c"}),
         (
-            {"nextDialTimeCriteria": {"operator": "LESS_THAN",
-                                      "value": format_wire_date(NOW)}},
+            {"nextDialTimeCriteria": {"operator": "LESS_THAN", "value": format_wire_date(NOW)}},
             {"a"},
         ),
         ({"nextDialTimeCriteria": {"operator": "GREATER_THAN", "value": NOW}}, {"c"}),
@@ -225,6 +302,11 @@ def test_wire_date_format_round_trip():
     assert format_wire_date(EPOCH + 42) == "2026-07-01T07:00:00.042+0000"
     assert parse_wire_date(format_wire_date(EPOCH + 42)) == EPOCH + 42
     assert format_wire_date(None) is None
+    assert format_wire_date(0) == "1970-01-01T00:00:00.000+0000"
+    assert format_wire_date(-1) == "1969-12-31T23:59:59.999+0000"
+    assert format_wire_date(parse_wire_date("2024-02-29T23:59:59.999Z")) == (
+        "2024-02-29T23:59:59.999+0000"
+    )
 
 
 @pytest.mark.parametrize(
@@ -247,6 +329,7 @@ def test_wire_date_format_round_trip():
         {"loadedDtsStart": "yesterday"},
         {"loadedDtsEnd": "2026-13-01T00:00:00Z"},
         {"loadedDtsStart": True},
+        {"loadedDtsStart": 10**20},
         {"leadPassesCriteria": {"operator": "BETWEEN", "value": 1}},
         {"leadPassesCriteria": {"operator": "EQUALS"}},
         {"leadPassesCriteria": {"operator": "EQUALS", "value": "one"}},

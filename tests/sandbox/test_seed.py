@@ -29,7 +29,8 @@ def everything(store: SandboxStore) -> dict:
             "groups": groups,
             "lists": {
                 c["campaignId"]: store.lists(acc, g["dialGroupId"], c["campaignId"])
-                for g in groups for c in g["campaigns"]
+                for g in groups
+                for c in g["campaigns"]
             },
             "leads": store.search(acc, {}, 0, 1_000_000),
         }
@@ -71,8 +72,9 @@ def test_summary(seeded):
     store, summary = seeded
     assert isinstance(summary, SeedSummary)
     assert summary.accounts == 2 and summary.leads == 20_000
-    assert summary.dial_groups == sum(len(store.dial_groups(a["accountId"]))
-                                      for a in store.accounts())
+    assert summary.dial_groups == sum(
+        len(store.dial_groups(a["accountId"])) for a in store.accounts()
+    )
     assert summary.campaigns >= 10 and summary.lists >= summary.campaigns
     assert summary.seconds > 0
     assert store.stats()["leadCount"] == 20_000
@@ -88,17 +90,20 @@ def test_accounts_and_required_names(seeded):
     campaigns = [(g["dialGroupId"], c["campaignName"]) for g in groups for c in g["campaigns"]]
     assert "My New Dial Group" in names
     assert {"My Predictive Campaign", "My New Predictive Campaign Python"} <= {
-        n for _, n in campaigns}
+        n for _, n in campaigns
+    }
     renewals = {dg for dg, n in campaigns if n == "Renewals"}
     assert len(renewals) == 2  # same name, two dial groups, one account
     for account in accounts:
         for group in store.dial_groups_with_children(account["accountId"]):
             for campaign in group["campaigns"]:
-                lists = store.lists(account["accountId"], group["dialGroupId"],
-                                    campaign["campaignId"])
+                lists = store.lists(
+                    account["accountId"], group["dialGroupId"], campaign["campaignId"]
+                )
                 assert 1 <= len(lists) <= 4
                 assert store.campaign_dispositions(
-                    account["accountId"], group["dialGroupId"], campaign["campaignId"])
+                    account["accountId"], group["dialGroupId"], campaign["campaignId"]
+                )
 
 
 def test_lead_distributions_are_realistic(seeded):
@@ -140,11 +145,13 @@ def test_some_phones_repeat_across_campaigns(seeded):
 def test_orphans_exist_and_paging_is_ordered(seeded):
     store, _ = seeded
     orphans = store.count("99990001", {"orphanedLeadsOnly": True}) + store.count(
-        "99990002", {"orphanedLeadsOnly": True})
+        "99990002", {"orphanedLeadsOnly": True}
+    )
     assert orphans > 0
     groups = store.dial_groups_with_children("99990001")
-    (big,) = [c for g in groups for c in g["campaigns"]
-              if c["campaignName"] == "My Predictive Campaign"]
+    (big,) = [
+        c for g in groups for c in g["campaigns"] if c["campaignName"] == "My Predictive Campaign"
+    ]
     crit = {"campaignId": big["campaignId"]}
     ids = []
     offset = 0

@@ -15,12 +15,41 @@ A, B = "99990001", "99990002"
 T0 = 1_780_000_000_000
 WIRE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
 ROW_KEYS = {
-    "leadId", "externId", "campaignId", "campaignName", "dialGroupId", "listId", "listDesc",
-    "leadPhone", "leadState", "leadTimezone", "leadPasses", "maxPasses", "nextDialTime",
-    "lastPassDts", "lastPassDisposition", "agentDispostion", "suppressed", "loadedDts",
-    "firstName", "midName", "lastName", "address1", "address2", "city", "state", "zip",
-    "email", "auxData1", "auxData2", "auxData3", "auxData4", "auxData5", "callerId",
-    "pendingAgentId", "originalLeadId",
+    "leadId",
+    "externId",
+    "campaignId",
+    "campaignName",
+    "dialGroupId",
+    "listId",
+    "listDesc",
+    "leadPhone",
+    "leadState",
+    "leadTimezone",
+    "leadPasses",
+    "maxPasses",
+    "nextDialTime",
+    "lastPassDts",
+    "lastPassDisposition",
+    "agentDispostion",
+    "suppressed",
+    "loadedDts",
+    "firstName",
+    "midName",
+    "lastName",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "zip",
+    "email",
+    "auxData1",
+    "auxData2",
+    "auxData3",
+    "auxData4",
+    "auxData5",
+    "callerId",
+    "pendingAgentId",
+    "originalLeadId",
 }
 
 
@@ -38,12 +67,14 @@ def world(store):
     dg1 = store.add_dial_group(A, "Sales", "desc", "PREDICTIVE", dial_group_id=3001)
     dg2 = store.add_dial_group(A, "Retention", None, "POWER", is_active=False)
     dgb = store.add_dial_group(B, "Collections")
-    c1 = store.add_campaign(dg1, "Renewals", "sales side", campaign_id=12345,
-                            dispositions=["Sale", "No Sale"])
+    c1 = store.add_campaign(
+        dg1, "Renewals", "sales side", campaign_id=12345, dispositions=["Sale", "No Sale"]
+    )
     c2 = store.add_campaign(dg2, "Renewals", is_active=False)
     cb = store.add_campaign(dgb, "Late Stage")
-    l1 = store.add_list(c1, "Web leads", list_priority=3, leads_supplied=10, leads_accepted=9,
-                        upload_date=T0 - 1000)
+    l1 = store.add_list(
+        c1, "Web leads", list_priority=3, leads_supplied=10, leads_accepted=9, upload_date=T0 - 1000
+    )
     store.add_list(c2, "Other")
     store.insert_leads(
         dict(campaign_id=c1, list_id=l1, extern_id=f"x{i:03d}", lead_phone=f"41555{i:05d}")
@@ -61,10 +92,20 @@ def test_accounts_and_dial_groups(store, world):
         {"accountId": B, "accountName": "Acct B", "mainAccountId": "99990000"},
     ]
     assert store.dial_groups(A) == [
-        {"dialGroupId": 3001, "dialGroupName": "Sales", "dialGroupDesc": "desc",
-         "dialMode": "PREDICTIVE", "isActive": True},
-        {"dialGroupId": world["dg2"], "dialGroupName": "Retention", "dialGroupDesc": None,
-         "dialMode": "POWER", "isActive": False},
+        {
+            "dialGroupId": 3001,
+            "dialGroupName": "Sales",
+            "dialGroupDesc": "desc",
+            "dialMode": "PREDICTIVE",
+            "isActive": True,
+        },
+        {
+            "dialGroupId": world["dg2"],
+            "dialGroupName": "Retention",
+            "dialGroupDesc": None,
+            "dialMode": "POWER",
+            "isActive": False,
+        },
     ]
     children = store.dial_groups_with_children(A)
     assert [g["campaigns"] for g in children] == [
@@ -79,15 +120,26 @@ def test_accounts_and_dial_groups(store, world):
 
 
 def test_campaigns_lists_dispositions(store, world):
-    assert store.campaigns(A, 3001) == [{
-        "campaignId": 12345, "campaignName": "Renewals", "campaignDesc": "sales side",
-        "isActive": 1, "dialGroup": {"dialGroupId": 3001, "dialGroupName": "Sales"},
-    }]
-    assert store.lists(A, 3001, 12345) == [{
-        "listId": world["l1"], "listDesc": "Web leads", "listState": "ACTIVE",
-        "listPriority": 3, "leadsSupplied": 10, "leadsAccepted": 9,
-        "uploadDate": "2026-05-28T20:26:39.000+0000",
-    }]
+    assert store.campaigns(A, 3001) == [
+        {
+            "campaignId": 12345,
+            "campaignName": "Renewals",
+            "campaignDesc": "sales side",
+            "isActive": 1,
+            "dialGroup": {"dialGroupId": 3001, "dialGroupName": "Sales"},
+        }
+    ]
+    assert store.lists(A, 3001, 12345) == [
+        {
+            "listId": world["l1"],
+            "listDesc": "Web leads",
+            "listState": "ACTIVE",
+            "listPriority": 3,
+            "leadsSupplied": 10,
+            "leadsAccepted": 9,
+            "uploadDate": "2026-05-28T20:26:39.000+0000",
+        }
+    ]
     assert store.campaign_dispositions(A, 3001, 12345) == ["Sale", "No Sale"]
     assert "Not Interested" in store.campaign_dispositions(A, world["dg2"], world["c2"])
 
@@ -112,7 +164,8 @@ def test_discovery_404s(store, world, call):
 def test_metadata_enums(store):
     states = store.lead_states()
     assert {"READY", "DO-NOT-CALL", "PENDING-CALLBACK", "MAX-DIAL-LIMIT", "TRANSITIONED"} <= set(
-        states)
+        states
+    )
     assert "SUPPRESSED" not in states and all("_" not in s for s in states)
     assert {"ANSWER", "NOANSWER", "MANUAL_PASS", "APP_DNC"} <= set(store.system_dispositions())
 
@@ -151,11 +204,39 @@ def test_sequential_pages_stay_exact_across_writes(store, world):
     # A write between pages: the next page must be what OFFSET gives now.
     store.apply_action(A, "DELETE_LEADS", {"leadIds": [r["leadId"] for r in first[:10]]}, None)
     second = store.search(A, crit, 100, 100)
-    assert [r["leadId"] for r in second] == [r["leadId"] for r in
-                                             store.search(A, crit, 0, 250)[100:200]]
+    assert [r["leadId"] for r in second] == [
+        r["leadId"] for r in store.search(A, crit, 0, 250)[100:200]
+    ]
     third = store.search(A, crit, 200, 100)
     assert len(third) == 40
     assert second[-1]["leadId"] < third[0]["leadId"]
+
+
+def test_multi_campaign_pages_merge_in_lead_id_order(store, world):
+    c1, c2 = 12345, world["c2"]
+    store.insert_leads(
+        dict(
+            campaign_id=(c1, c2)[i % 2],
+            extern_id=f"m{i}",
+            lead_phone=f"31255{i:05d}",
+            lead_state=("READY", "PAUSED", "COMPLETE")[i % 3],
+        )
+        for i in range(120)
+    )
+    for crit in (
+        {"campaignIds": [c1, c2]},
+        {"campaignId": c2, "campaignIds": [c1, world["cb"]], "leadStates": ["READY", "PAUSED"]},
+        {"campaignIds": [c1, c2], "leadPhoneNumbers": ["3125500007", "3125500010", "4155500003"]},
+    ):
+        everything = store.search(A, crit, 0, 10_000)
+        assert [r["leadId"] for r in everything] == sorted(r["leadId"] for r in everything)
+        assert len(everything) == store.count(A, crit)
+        paged, offset = [], 0
+        while page := store.search(A, crit, offset, 7):  # sequential: seeks past marks
+            paged += page
+            offset += len(page)
+        assert paged == everything
+        assert store.search(A, crit, 5, 9) == everything[5:14]  # a jump: plain OFFSET
 
 
 def test_leads_of_other_accounts_are_invisible(store, world):
@@ -169,12 +250,21 @@ def test_leads_of_other_accounts_are_invisible(store, world):
 
 def test_load_leads_success(store, world):
     body = {
-        "description": "Renewal leads", "dialPriority": "IMMEDIATE",
-        "duplicateHandling": "RETAIN_ALL", "listState": "ACTIVE",
+        "description": "Renewal leads",
+        "dialPriority": "IMMEDIATE",
+        "duplicateHandling": "RETAIN_ALL",
+        "listState": "ACTIVE",
         "timeZoneOption": "NOT_APPLICABLE",
         "uploadLeads": [
-            {"externId": "lead-1001", "leadPhone": "(415) 555-0100", "firstName": "Ada",
-             "state": "ca", "maxPasses": 3, "auxData1": "renewal", "reserveAgent": "980"},
+            {
+                "externId": "lead-1001",
+                "leadPhone": "(415) 555-0100",
+                "firstName": "Ada",
+                "state": "ca",
+                "maxPasses": 3,
+                "auxData1": "renewal",
+                "reserveAgent": "980",
+            },
             {"externId": 1002, "leadPhoneE164": "+12125550101", "email": "g@example.com"},
             {"externId": "", "leadPhone": "4155550102"},
             {"externId": "lead-1004", "leadPhone": "555-0103"},
@@ -184,8 +274,7 @@ def test_load_leads_success(store, world):
     }
     result = store.load_leads(A, 12345, body)
     assert result["processingStatus"] == "DEFAULT_NOT_A_FAILURE"
-    assert (result["leadsSupplied"], result["leadsAccepted"], result["leadsInserted"]) == (
-        6, 3, 3)
+    assert (result["leadsSupplied"], result["leadsAccepted"], result["leadsInserted"]) == (6, 3, 3)
     assert result["failedAgentAssignment"] == 1 and result["listState"] == "ACTIVE"
     assert [r["message"] for r in result["rejectedRows"]] == [
         "Missing required field externId",
@@ -209,8 +298,14 @@ def test_load_leads_success(store, world):
 def test_load_where_nothing_passes_is_a_failure_body_not_an_error(store, world):
     lists_before = store.lists(A, 3001, 12345)
     writes = store.stats()["writes"]
-    result = store.load_leads(A, 12345, {"description": "bad", "uploadLeads": [
-        {"externId": "a", "leadPhone": "12"}, {"leadPhone": "4155550100"}]})
+    result = store.load_leads(
+        A,
+        12345,
+        {
+            "description": "bad",
+            "uploadLeads": [{"externId": "a", "leadPhone": "12"}, {"leadPhone": "4155550100"}],
+        },
+    )
     assert result["processingStatus"] == "NO_LEADS_PASSED_VALIDATION"
     assert result["leadsAccepted"] == 0 and result["leadsInserted"] == 0
     assert len(result["rejectedRows"]) == 2 and result["message"]
@@ -262,9 +357,18 @@ def test_load_errors(store, world, account, campaign, body, status):
 
 def test_update_lead(store, world):
     (row,) = store.search(A, {"campaignId": 12345}, 0, 1)
-    updated = store.update_lead(A, row["leadId"], {"firstName": "Grace", "leadState": "paused",
-                                                   "leadPhone": "+1 212 555 0199",
-                                                   "lastName": None, "leadId": 1}, 12345)
+    updated = store.update_lead(
+        A,
+        row["leadId"],
+        {
+            "firstName": "Grace",
+            "leadState": "paused",
+            "leadPhone": "+1 212 555 0199",
+            "lastName": None,
+            "leadId": 1,
+        },
+        12345,
+    )
     assert updated["firstName"] == "Grace" and updated["leadState"] == "PAUSED"
     assert updated["leadPhone"] == "2125550199" and updated["leadId"] == row["leadId"]
     for args, status in [
@@ -334,7 +438,8 @@ def test_concurrent_readers_and_writers(store, world):
             errors.append(exc)
 
     threads = [threading.Thread(target=reader) for _ in range(3)] + [
-        threading.Thread(target=writer) for _ in range(2)]
+        threading.Thread(target=writer) for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
