@@ -355,14 +355,21 @@ class _ListPlan:
     count: int = 0
 
 
-def seed(store: SandboxStore, seed: int = 1, leads: int = 10_000) -> SeedSummary:
-    """Reset ``store`` and fill it with deterministic data; returns what was created."""
+def seed(
+    store: SandboxStore, seed: int = 1, leads: int = 10_000, hot_campaign: str | None = None
+) -> SeedSummary:
+    """Reset ``store`` and fill it with deterministic data; returns what was created.
+
+    ``hot_campaign`` puts every lead into the campaign(s) of that name (the benchmark's
+    1M-lead campaign); the account tree stays the same.
+    """
     started = time.perf_counter()
     rng = random.Random(seed)
     anchor = store.now_ms() // DAY_MS * DAY_MS
     store.reset()
 
     plans: list[_ListPlan] = []
+    hot_ids: set[int] = set()
     n_dial_groups = n_campaigns = 0
     dial_group_id, campaign_id = 3001, 12345
     for account_id, account_name, prefix, groups in _ACCOUNTS:
@@ -387,6 +394,8 @@ def seed(store: SandboxStore, seed: int = 1, leads: int = 10_000) -> SeedSummary
                     caller_id,
                 )
                 n_campaigns += 1
+                if spec.name == hot_campaign:
+                    hot_ids.add(campaign_id)
                 n_lists = rng.randint(1, 4)
                 shares = [rng.uniform(0.3, 1.0) for _ in range(n_lists)]
                 for share in shares:
@@ -422,7 +431,10 @@ def seed(store: SandboxStore, seed: int = 1, leads: int = 10_000) -> SeedSummary
     # One deleted list (its leads are the orphans orphanedLeadsOnly finds) and one paused list.
     plans[0].state = "DELETED"
     plans[len(plans) // 2].state = "PAUSED"
-    for plan, count in zip(plans, _allocate(leads, [p.weight for p in plans]), strict=True):
+    if hot_campaign is not None and not hot_ids:
+        raise ValueError(f"no campaign named {hot_campaign!r} in the seed")
+    weights = [p.weight if not hot_ids or p.campaign_id in hot_ids else 0.0 for p in plans]
+    for plan, count in zip(plans, _allocate(leads, weights), strict=True):
         plan.count = count
         store.add_list(
             plan.campaign_id,

@@ -22,6 +22,7 @@ from engage_voice import UnknownNameError
 from engage_voice.models import (
     ActionParams,
     CopySetting,
+    DuplicateAction,
     MoveToCampaign,
     SearchCriteria,
 )
@@ -269,7 +270,7 @@ def _run_verifications(
     account = plan.source.account_id
     moved = report.updated
     copy = plan.action.copy_setting != CopySetting.MOVE
-    note = "concurrent loads or actions on these campaigns would also show here"
+    note = "counts other concurrent changes too"
     checks = [
         Verification(
             check=f"source campaign {'unchanged (copy)' if copy else 'shrank by the moved leads'}",
@@ -302,7 +303,55 @@ def _run_verifications(
                 note=note,
             )
         )
+    if plan.action.duplicate_action == DuplicateAction.IGNORE:
+        checks.append(_ignored_duplicates(plan, report, journal, copy))
     return checks
+
+
+def _ignored_duplicates(
+    plan: Plan, report: RunReport, journal: RunJournal, copy: bool
+) -> Verification:
+    """With DUPLICATE_ACTION_SETTING=IGNORE, every lead acted on must be accounted for:
+    moved (found in the destination by id) or left behind as a duplicate (its phone belongs
+    to a lead of the destination campaign). For a copy, every lead's phone must be in the
+    destination, as its copy or as the duplicate that made the service skip it."""
+    assert plan.destination is not None
+    client = shared_client()
+    account = plan.source.account_id
+    present: dict[int, str | None] = {}
+    for index in range(len(plan.chunks)):
+        if journal.has_before_image(index):
+            frame = journal.read_before_image(index)
+            present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
+    ids = sorted(present)
+    moved: set[int] = set()
+    if not copy:
+        for start in range(0, len(ids), 1000):
+            batch = ids[start : start + 1000]
+            for page in client.search_leads(
+                SearchCriteria(campaign_ids=[plan.destination.campaign_id], lead_ids=batch),
+                account,
+            ):
+                moved.update(row.lead_id for row in page)
+    phones = sorted({p for i, p in present.items() if i not in moved and p})
+    in_destination: set[str] = set()
+    for start in range(0, len(phones), 1000):
+        criteria = SearchCriteria(
+            campaign_ids=[plan.destination.campaign_id],
+            lead_phone_numbers=phones[start : start + 1000],
+        )
+        for page in client.search_leads(criteria, account):
+            in_destination.update(row.lead_phone for row in page if row.lead_phone)
+    unaccounted = sorted(i for i in ids if i not in moved and present[i] not in in_destination)
+    ignored = len(ids) - report.updated
+    return Verification(
+        check=f"every lead {'copied' if copy else 'moved'} or left as a duplicate "
+        f"({report.updated} {'copied' if copy else 'moved'}, {ignored} duplicates ignored)",
+        expected=len(ids),
+        observed=len(ids) - len(unaccounted),
+        mismatched_lead_ids=unaccounted,
+        note="a duplicate is a lead whose phone already belongs to a lead of the destination",
+    )
 
 
 def run_pipeline(

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from engage_sandbox import SandboxConfig, SandboxServer
+from engage_sandbox import SandboxConfig
 from engage_sandbox.server import serve_forever
 from engage_voice import EngageClient, EngageError, EngageSettings
 
@@ -166,15 +166,15 @@ def _export_env(settings: EngageSettings) -> None:
 def demo(
     leads: Annotated[int, typer.Option(help="Leads to seed into the sandbox.")] = 20_000,
 ) -> None:
-    """The main job against a freshly seeded embedded sandbox."""
-    with console.status(f"starting a sandbox with {leads:,} leads..."):
-        server = SandboxServer(SandboxConfig(seed=1, leads=leads))
-        server.start()
+    """The main job against a freshly seeded embedded sandbox: a verified move_leads and a
+    nightly_reset, run through Prefect."""
+    from .demo import run_demo
+
     try:
-        console.print(f"[bold green]sandbox[/] at {server.base_url}")
-        _print_tree(settings_for(server), True)
-    finally:
-        server.stop()
+        run_demo(console, leads)
+    except Exception as exc:
+        console.print(f"[bold red]demo failed: {type(exc).__name__}:[/] {exc}")
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

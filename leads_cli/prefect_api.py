@@ -73,12 +73,23 @@ def prefect_api(log_path: Path | None = None, timeout: float = 120.0) -> Iterato
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
     finally:
+        _flush_logs()
         os.environ.pop("PREFECT_API_URL", None)
         proc.terminate()
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _flush_logs() -> None:
+    """Ship buffered run logs while the server still answers (else they are lost noisily)."""
+    try:
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
+    except Exception:  # best effort: the runs themselves are already recorded
+        pass
 
 
 def ui_url(api_url: str) -> str:
