@@ -1,0 +1,18 @@
+"""The Prefect flows of the lead pipelines (every one built on `pipeline.run_pipeline`)."""
+
+from .export_leads import export_leads
+from .inventory import inventory
+from .lead_action import lead_action
+from .move_leads import move_leads
+from .nightly import nightly_reset, nightly_suppress
+from .undo_run import undo_run
+
+__all__ = [
+    "export_leads",
+    "inventory",
+    "lead_action",
+    "move_leads",
+    "nightly_reset",
+    "nightly_suppress",
+    "undo_run",
+]

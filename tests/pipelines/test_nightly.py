@@ -1,0 +1,152 @@
+"""`nightly_reset` and `nightly_suppress` end to end against the sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from flows.nightly import NightlyFailed, nightly_reset, nightly_suppress
+from flows.suppress_state import read_state, state_path
+from tasks.models import CampaignSelector, RunOptions, TargetKey, TargetTable
+
+ACCOUNT = "99990001"
+PREDICTIVE = 12345  # My Predictive Campaign
+SPRING = 12347  # Spring Promo 2026
+
+
+def _rows(store, criteria: dict) -> list[dict]:
+    return store.search(ACCOUNT, criteria, 0, 5000)
+
+
+def _resettable(store, campaign_id: int) -> list[int]:
+    criteria = {
+        "campaignId": campaign_id,
+        "leadStates": ["MAX-DIAL-LIMIT", "COMPLETE"],
+        "systemDispositions": ["NOANSWER", "BUSY"],
+    }
+    return [r["leadId"] for r in _rows(store, criteria)]
+
+
+def test_nightly_reset_runs_every_campaign_and_resumes(engage_env):
+    store = engage_env.server.store
+    wanted = {c: _resettable(store, c) for c in (PREDICTIVE, SPRING)}
+    answered = [  # finished leads that reached someone: the defaults leave them alone
+        r["leadId"]
+        for r in _rows(store, {"campaignId": PREDICTIVE, "leadStates": ["COMPLETE"]})
+        if r["lastPassDisposition"] == "ANSWER"
+    ]
+    assert all(len(ids) > 5 for ids in wanted.values()) and answered
+    campaigns = [
+        CampaignSelector(campaign="My Predictive Campaign"),
+        CampaignSelector(campaign="Renewals"),  # two dial groups hold one: fails alone
+        CampaignSelector(campaign="Spring Promo 2026"),
+    ]
+    options = RunOptions(run_key="nightly-1", chunk_size=25)
+
+    state = nightly_reset(campaigns=campaigns, options=options, return_state=True)
+
+    assert state.is_failed()
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, NightlyFailed)
+    assert "1 of 3 campaigns failed" in str(error) and "Renewals" in str(error)
+    outcomes = {o.campaign_id: o for o in error.outcomes}
+    for campaign_id, ids in wanted.items():
+        assert outcomes[campaign_id].status == "verified"
+        assert outcomes[campaign_id].updated == len(ids)
+        assert outcomes[campaign_id].run_key == f"nightly-1.{ACCOUNT}-{campaign_id}"
+        for lead_id in ids:
+            lead = store.get_lead(lead_id)
+            assert (lead["leadState"], lead["leadPasses"]) == ("READY", 0)
+    for lead_id in answered:
+        assert store.get_lead(lead_id)["leadState"] == "COMPLETE"
+    summary = _table_artifact("nightly-reset-nightly-1")
+    assert [row["status"] for row in summary] == ["verified", "failed", "verified"]
+
+    # The same run key again: both campaigns resume from their journals and write nothing.
+    writes = engage_env.writes()
+    again = nightly_reset(campaigns=campaigns, options=options, return_state=True)
+    assert again.is_failed() and engage_env.writes() == writes
+    resumed = {o.campaign_id: o for o in again.result(raise_on_failure=False).outcomes}
+    assert resumed[PREDICTIVE].updated == len(wanted[PREDICTIVE])
+
+
+def _table_artifact(key: str) -> list[dict]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+        )
+    data = artifact.data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def test_nightly_reset_bad_input_changes_nothing(engage_env):
+    writes = engage_env.writes()
+    campaigns = [CampaignSelector(campaign="My Predictive Campaign")]
+    with pytest.raises(ValueError, match="unknown system dispositions \\['NO_ANSWER'\\]"):
+        nightly_reset(campaigns=campaigns, system_dispositions=["NOANSWER", "no_answer "])
+    with pytest.raises(Exception, match="campaigns"):
+        nightly_reset(campaigns=[])
+    with pytest.raises(Exception, match="SUPPRESSED"):
+        nightly_reset(campaigns=campaigns, lead_states=["SUPPRESSED"])
+    assert engage_env.writes() == writes
+
+
+def _phones_file(path, phones) -> TargetTable:
+    pd.DataFrame({"phone": [f"+1 ({p[:3]}) {p[3:6]}-{p[6:]}" for p in phones]}).to_csv(
+        path, index=False
+    )
+    return TargetTable(path=str(path), key=TargetKey.PHONE)
+
+
+def test_nightly_suppress_suppresses_and_releases_only_its_own(engage_env, tmp_path):
+    store = engage_env.server.store
+    free = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_UNSUPPRESSED"})[:6]
+    theirs = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_SUPPRESSED"})[:2]
+    assert len(free) == 6 and len(theirs) == 2
+    ours = [r["leadId"] for r in free]
+    dnc = [r["leadPhone"] for r in free] + [r["leadPhone"] for r in theirs]
+    campaigns = [CampaignSelector(campaign="My Predictive Campaign")]
+
+    first = nightly_suppress(campaigns=campaigns, dnc=_phones_file(tmp_path / "dnc1.csv", dnc))
+    assert first[0].status == "verified" and first[0].updated == len(ours)
+    assert all(store.get_lead(i)["suppressed"] for i in ours)
+    state = read_state(state_path(ACCOUNT, PREDICTIVE))
+    assert sorted(state["leadId"]) == sorted(ours)  # never the leads suppressed by others
+
+    # Two of ours and both of theirs leave the list: only ours are released.
+    left = ours[:2]
+    remaining = [r["leadPhone"] for r in free[2:]]
+    second = nightly_suppress(campaigns=campaigns, phones=remaining)
+    assert second[0].status == "verified"
+    assert (second[0].updated, second[0].unsuppressed) == (0, 2)
+    assert not any(store.get_lead(i)["suppressed"] for i in left)
+    assert all(store.get_lead(i)["suppressed"] for i in ours[2:])
+    assert all(store.get_lead(r["leadId"])["suppressed"] for r in theirs)
+    state = read_state(state_path(ACCOUNT, PREDICTIVE))
+    assert sorted(state["leadId"]) == sorted(ours[2:])
+
+    # Nothing changed on the list: nothing to write.
+    writes = engage_env.writes()
+    third = nightly_suppress(campaigns=campaigns, phones=remaining)
+    assert third[0].status == "nothing to do" and engage_env.writes() == writes
+
+
+def test_nightly_suppress_bad_input_changes_nothing(engage_env, tmp_path):
+    writes = engage_env.writes()
+    campaigns = [CampaignSelector(campaign="My Predictive Campaign")]
+    with pytest.raises(ValueError, match="holds no phone number"):
+        nightly_suppress(campaigns=campaigns, phones=[])
+    with pytest.raises(ValueError, match="exactly one"):
+        nightly_suppress(campaigns=campaigns)
+    with pytest.raises(ValueError, match="not phone numbers"):
+        nightly_suppress(campaigns=campaigns, phones=["212-555-0100 x12"])
+    with pytest.raises(ValueError, match="must hold phones"):
+        nightly_suppress(
+            campaigns=campaigns, dnc=TargetTable(path=str(tmp_path / "x.csv"), key="externId")
+        )
+    assert engage_env.writes() == writes

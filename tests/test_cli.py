@@ -1,0 +1,89 @@
+"""The `leads` command: sandbox, discover, and refusing bad input before doing anything."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from leads_cli.main import app
+
+LEADS = Path(sys.executable).with_name("leads")
+
+
+def test_sandbox_command_serves_and_prints_url_and_credentials():
+    proc = subprocess.Popen(
+        [str(LEADS), "sandbox", "--port", "0", "--leads", "500", "--api-token", "tok-123"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        url = None
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and url is None:
+            line = proc.stdout.readline()
+            seen.append(line)
+            match = re.search(r"serving at (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                url = match.group(1)
+        assert url, "".join(seen)
+        for _ in range(8):
+            seen.append(proc.stdout.readline())
+        text = "".join(seen)
+        assert "ENGAGE_CLIENT_ID=sandbox-client-id" in text
+        assert "ENGAGE_API_TOKEN=tok-123" in text
+        assert httpx.get(f"{url}/sandbox/health").json() == {"status": "ok"}
+        accounts = httpx.get(
+            f"{url}/voice/api/v1/admin/accounts", headers={"X-Auth-Token": "tok-123"}
+        )
+        assert accounts.status_code == 200 and accounts.json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+
+
+def test_discover_against_an_embedded_sandbox():
+    result = CliRunner().invoke(app, ["discover", "--sandbox"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "My Predictive Campaign" in result.output
+    assert "Live lead counts per list" in result.output
+
+
+def test_discover_without_credentials_says_what_to_set(tmp_path, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("ENGAGE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["discover"])
+    assert result.exit_code == 2
+    assert "ENGAGE_API_TOKEN" in result.output
+
+
+def test_run_refuses_bad_input_before_starting_anything():
+    runner = CliRunner()
+    bad_json = runner.invoke(app, ["run", "lead_action", "--params", "{not json"])
+    assert bad_json.exit_code == 2 and "not valid JSON" in bad_json.output
+    unknown = runner.invoke(app, ["run", "no_such_flow"])
+    assert unknown.exit_code == 2 and "unknown flow" in unknown.output
+
+
+def test_benchmark_script_runs_small():
+    out = subprocess.run(
+        [sys.executable, "benchmarks/bench_sandbox.py", "--leads", "3000", "--pages", "2",
+         "--chunks", "1", "--chunk-size", "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert out.returncode == 0, out.stderr
+    assert "p95/target" in out.stdout and "1000-row page, first" in out.stdout
