@@ -63,7 +63,7 @@ async def measure(server: SandboxServer, pages: int, chunks: int, chunk_size: in
 
         # Actions on chunks of lead ids, the shape the pipelines send.
         ids: list[int] = []
-        page = 10
+        page = 2 if last_page > 10 else 1
         while len(ids) < chunks * chunk_size:
             got = await client.search_page(campaign, page, 1000, account)
             if not got:

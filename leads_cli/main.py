@@ -134,9 +134,10 @@ def run(
 ) -> None:
     """Run a flow in-process (with a progress bar), against ENGAGE_* settings or --sandbox."""
     from .prefect_api import prefect_api, ui_url
-    from .run import parse_params, run_flow
+    from .run import load_flow, parse_params, run_flow
 
     try:
+        load_flow(flow_name)
         values = parse_params(params)
     except (ValueError, OSError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
