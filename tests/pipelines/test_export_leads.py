@@ -3,17 +3,20 @@ its outbox."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-import flows.export_leads as export_module
 from engage_voice.models import SearchCriteria
 from flows.export_leads import EmailExport, email_filter, export_leads
 from tasks.export import FrameSummary
 from tasks.frames import ConditionError
 from tasks.models import CampaignSelector, Condition, LeadSelection, TargetKey, TargetTable
+
+# flows/__init__ re-exports the flow under the module's name: fetch the module itself.
+export_module = importlib.import_module("flows.export_leads")
 
 ACCOUNT = "99990001"
 PREDICTIVE = 12345
