@@ -16,7 +16,7 @@ from tasks.runtime import close_clients, journal_root, shared_client
 
 from . import render
 from .embedded import embedded_sandbox, settings_env, settings_for
-from .prefect_api import prefect_api, ui_url
+from .prefect_api import prefect_api
 
 SOURCE = "My Predictive Campaign"
 DESTINATION = "My New Predictive Campaign Python"
@@ -27,7 +27,6 @@ def run_demo(console: Console, leads: int) -> None:
     from flows.nightly import nightly_reset
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    preexisting_api = os.environ.get("PREFECT_API_URL")
     with ExitStack() as stack:
         with console.status(f"seeding a sandbox with {leads:,} leads..."):
             server = stack.enter_context(embedded_sandbox(seed=1, leads=leads))
@@ -36,7 +35,7 @@ def run_demo(console: Console, leads: int) -> None:
         console.print(f"[bold green]RingCX sandbox[/] at {server.base_url} (seed 1)")
         with console.status("connecting to Prefect (starting a local server if none runs)..."):
             api = stack.enter_context(prefect_api())
-        console.print(f"[bold green]Prefect API[/] at {api}")
+        console.print(f"[bold green]Prefect API[/] at {api.url}")
 
         tree = shared_client().account_tree()
         console.print(render.account_tree(tree))
@@ -75,13 +74,7 @@ def run_demo(console: Console, leads: int) -> None:
         console.print(Rule("Where to look"))
         console.print(f"Journals (plans, before-images, outcomes): {journal_root()}")
         console.print(
-            "Prefect keeps the runs, with their plan, progress, outcome and verification "
-            "artifacts, in its database."
+            "Every run, with its plan, progress, outcome and verification artifacts, is in "
+            "Prefect."
         )
-        if preexisting_api:
-            console.print(f"Open them at {ui_url(api)}/runs")
-        else:
-            console.print(
-                "Open them in the Prefect UI: [bold].venv/bin/prefect server start[/], then "
-                "http://127.0.0.1:4200/runs"
-            )
+        console.print(api.where_to_look())

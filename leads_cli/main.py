@@ -133,7 +133,7 @@ def run(
     ] = False,
 ) -> None:
     """Run a flow in-process (with a progress bar), against ENGAGE_* settings or --sandbox."""
-    from .prefect_api import prefect_api, ui_url
+    from .prefect_api import prefect_api
     from .run import load_flow, parse_params, run_flow
 
     try:
@@ -151,10 +151,10 @@ def run(
             result = run_flow(flow_name, values, console)
         except Exception as exc:
             console.print(f"[bold red]{type(exc).__name__}:[/] {exc}")
-            console.print(f"Prefect UI: {ui_url(api)}/runs")
+            console.print(api.where_to_look())
             raise typer.Exit(1) from None
         render.print_result(console, result)
-        console.print(f"Prefect UI: {ui_url(api)}/runs")
+        console.print(api.where_to_look())
 
 
 def _export_env(settings: EngageSettings) -> None:

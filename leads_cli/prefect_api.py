@@ -12,11 +12,26 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 DEFAULT_UI_PORT = 4200
+
+
+@dataclass(frozen=True)
+class PrefectApi:
+    url: str
+    started_here: bool  # a local server started for this command (and stopped after it)
+
+    def where_to_look(self) -> str:
+        if self.started_here:
+            return (
+                "Prefect keeps these runs in its database: start the UI with "
+                "`.venv/bin/prefect server start`, then open http://127.0.0.1:4200/runs"
+            )
+        return f"Prefect UI: {self.url.rstrip('/').removesuffix('/api')}/runs"
 
 
 def healthy(api_url: str) -> bool:
@@ -38,13 +53,13 @@ def _free_port(preferred: int) -> int:
 
 
 @contextmanager
-def prefect_api(log_path: Path | None = None, timeout: float = 120.0) -> Iterator[str]:
+def prefect_api(log_path: Path | None = None, timeout: float = 120.0) -> Iterator[PrefectApi]:
     """Yield the API URL in use; starts (and finally stops) a local server if needed."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
     if configured and healthy(configured):
-        yield configured
+        yield PrefectApi(configured, started_here=False)
         return
     port = _free_port(DEFAULT_UI_PORT)
     url = f"http://127.0.0.1:{port}/api"
@@ -71,7 +86,7 @@ def prefect_api(log_path: Path | None = None, timeout: float = 120.0) -> Iterato
             time.sleep(0.5)
         os.environ["PREFECT_API_URL"] = url
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
+            yield PrefectApi(url, started_here=True)
     finally:
         _flush_logs()
         os.environ.pop("PREFECT_API_URL", None)
