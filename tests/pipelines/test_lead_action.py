@@ -220,3 +220,36 @@ def test_faults_every_lead_ends_as_planned(engage_env):
     for lead_id, lead in before.items():
         assert store.get_lead(lead_id)["leadPasses"] == lead["leadPasses"] + 1, lead_id
     assert any(o.ambiguity for o in report.outcomes)
+
+
+def test_a_data_team_flow_passes_its_own_dataframe_and_predicate(engage_env, tmp_path):
+    """Called from another flow: targets from the caller's DataFrame, plus a predicate."""
+    import pandas as pd
+    from prefect import flow
+
+    from tasks.targets import frame_to_target_table
+
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    leads = [
+        lead
+        for lead in _leads(store, account_id, {"campaignIds": [campaign_id]})
+        if not lead["suppressed"]
+    ][:30]
+    frame = pd.DataFrame({"lead_id": [lead["leadId"] for lead in leads]})
+    odd = {lead["leadId"] for lead in leads if lead["leadId"] % 2}
+
+    @flow
+    def data_team_pipeline() -> object:
+        targets = frame_to_target_table(frame, TargetKey.LEAD_ID, tmp_path)
+        return lead_action(
+            action=SuppressLeads(),
+            selection=LeadSelection(source=CampaignSelector(campaign=CAMPAIGN), targets=targets),
+            predicate=lambda df: df["leadId"] % 2 == 1,
+            options=RunOptions(chunk_size=7),
+        )
+
+    report = data_team_pipeline()
+    assert report.ok and report.total_leads == len(odd)
+    for lead in leads:
+        assert store.get_lead(lead["leadId"])["suppressed"] is (lead["leadId"] in odd)
