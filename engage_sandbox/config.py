@@ -74,10 +74,10 @@ class FaultConfig(BaseModel):
     latency_ms: float = Field(default=0.0, ge=0.0)
     latency_jitter_ms: float = Field(default=0.0, ge=0.0)
     seed: int = 0
-    #: Which requests the random rates apply to: reads (GET and lead search), writes
+    #: Which requests the random rates and latency apply to: reads (GET and lead search), writes
     #: (everything else, token exchange/refresh included) or all.
     scope: Literal["all", "reads", "writes"] = "all"
-    #: Further restricts the random rates to paths containing this substring.
+    #: Further restricts the random rates and the latency to paths containing this substring.
     path_contains: str | None = None
     script: list[FaultRule] = Field(default_factory=list)
 

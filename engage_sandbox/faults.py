@@ -116,11 +116,14 @@ class FaultInjector:
             if not cfg.is_active():
                 return None
             decision = Decision(status=cfg.status_5xx, seconds=None)
-            if cfg.latency_ms or cfg.latency_jitter_ms:
+            in_scope = self._rates_apply(cfg, method, path)
+            # Latency obeys the same scope as the rates: "slow down the actions" must not
+            # slow the searches too.
+            if in_scope and (cfg.latency_ms or cfg.latency_jitter_ms):
                 jitter = self._rng.uniform(0.0, cfg.latency_jitter_ms)
                 decision.latency = (cfg.latency_ms + jitter) / 1000.0
                 self.counts["latency"] += 1
-            if self._rates_apply(cfg, method, path):
+            if in_scope:
                 draw = self._rng.random()
                 for kind, rate in (
                     ("5xx", cfg.rate_5xx),

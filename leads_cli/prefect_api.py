@@ -100,9 +100,9 @@ def prefect_api(log_path: Path | None = None, timeout: float = 120.0) -> Iterato
 def _flush_logs() -> None:
     """Ship buffered run logs while the server still answers (else they are lost noisily)."""
     try:
-        from prefect.logging.handlers import APILogHandler
+        from prefect.logging.handlers import APILogWorker
 
-        APILogHandler.flush()
+        APILogWorker.drain_all(timeout=5)
     except Exception:  # best effort: the runs themselves are already recorded
         pass
 

@@ -101,6 +101,14 @@ def test_latency(sandbox):
     assert 0.1 <= time.monotonic() - started < 3.0
 
 
+def test_latency_obeys_path_scope(sandbox):
+    # Regression: latency ignored path_contains, so "slow the actions" slowed every call.
+    sandbox.faults(latency_ms=400, path_contains="campaignLeads/actions")
+    started = time.monotonic()
+    assert sandbox.voice("GET", "accounts").status_code == 200
+    assert time.monotonic() - started < 0.35
+
+
 def test_timeout_commits_then_holds(fresh):
     account, lead = _ready_lead(fresh)
     writes = fresh.stats()["store"]["writes"]
