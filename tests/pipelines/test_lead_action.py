@@ -253,3 +253,46 @@ def test_a_data_team_flow_passes_its_own_dataframe_and_predicate(engage_env, tmp
     assert report.ok and report.total_leads == len(odd)
     for lead in leads:
         assert store.get_lead(lead["leadId"])["suppressed"] is (lead["leadId"] in odd)
+
+
+def test_a_run_whose_proof_fails_ends_failed_naming_the_leads(engage_env):
+    """Someone changes leads between the write and its proof: the run must not pass."""
+    import os
+    import threading
+    import time
+    from pathlib import Path
+
+    from flows.pipeline import RunFailed
+
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    wire = SearchCriteria(campaign_id=campaign_id, lead_states=["READY"]).to_wire()
+    ready = [lead["leadId"] for lead in _leads(store, account_id, wire)]
+    sabotaged = ready[:3]
+    # The server applies the action at once but answers 1.5 s later: room for a saboteur.
+    engage_env.faults(
+        script=[{"kind": "timeout", "path_contains": "campaignLeads/actions", "seconds": 1.5}]
+    )
+    chunks = Path(os.environ["LEADS_JOURNAL_DIR"]) / "sabotage" / "chunks"
+
+    def saboteur():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(chunks.glob("*.sent-*.json")):
+            time.sleep(0.02)
+        time.sleep(0.5)  # the PAUSE has landed; its response is still held
+        store.apply_action(account_id, "READY_LEADS", {"leadIds": sabotaged, "campaignIds": [campaign_id]}, None)
+
+    thread = threading.Thread(target=saboteur, daemon=True)
+    thread.start()
+    with pytest.raises(RunFailed) as info:
+        lead_action(
+            action=PauseLeads(),
+            selection=_selection(lead_states=["READY"]),
+            options=RunOptions(run_key="sabotage", chunk_size=5000),
+        )
+    thread.join(10)
+    report = info.value.report
+    assert not report.ok
+    named = {i for v in report.discrepancies for i in v.mismatched_lead_ids}
+    assert named == set(sabotaged)
+    assert "expected" in str(info.value)
