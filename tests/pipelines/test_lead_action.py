@@ -296,3 +296,48 @@ def test_a_run_whose_proof_fails_ends_failed_naming_the_leads(engage_env):
     named = {i for v in report.discrepancies for i in v.mismatched_lead_ids}
     assert named == set(sabotaged)
     assert "expected" in str(info.value)
+
+
+def test_no_secret_in_run_logs_or_artifacts(engage_env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    from tasks.runtime import shared_client
+
+    report = lead_action(
+        action=SuppressLeads(),
+        selection=_selection(lead_states=["READY"]),
+        options=RunOptions(chunk_size=40),
+    )
+    assert report.ok
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)  # logs are shipped in the background
+    holder = shared_client().client.auth
+    cfg = engage_env.server.config
+    secrets = {
+        cfg.client_secret.get_secret_value(),
+        cfg.jwt.get_secret_value(),
+        holder._access.get_secret_value(),
+        holder._refresh.get_secret_value(),
+    }
+    with get_client(sync_client=True) as client:
+        run_id = client.read_flow_runs(limit=1, sort="START_TIME_DESC")[0].id
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+        run = client.read_flow_run(run_id)
+    text = "\n".join(
+        [log.message for log in logs]
+        + [str(a.data) + str(a.description) for a in artifacts]
+        + [str(run.parameters)]
+    )
+    assert len(logs) > 3 and len(artifacts) >= 3  # the run did log and report
+    for secret in secrets:
+        assert secret not in text
