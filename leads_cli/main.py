@@ -48,7 +48,9 @@ def sandbox(
     ] = 1.0,
 ) -> None:
     """Serve the RingCX sandbox until interrupted."""
-    config = SandboxConfig(
+    # Options win; SANDBOX_* variables set everything without an option (page base, row
+    # cap, faults at start, ...), e.g. SANDBOX_PAGE_BASE=0 or SANDBOX_FAULTS__RATE_5XX=0.05.
+    config = SandboxConfig.from_env(
         host=host,
         port=port,
         db_path=db,
@@ -61,6 +63,7 @@ def sandbox(
         access_token_ttl_seconds=token_ttl,
         rate_limit_scale=rate_limit_scale,
     )
+
     def ready(url: str) -> None:
         console.print(f"[bold green]RingCX sandbox[/] serving at [bold]{url}[/]")
         console.print("Credentials it accepts (sandbox values, not secrets):")

@@ -87,3 +87,24 @@ def test_benchmark_script_runs_small():
     )
     assert out.returncode == 0, out.stderr
     assert "p95/target" in out.stdout and "1000-row page, first" in out.stdout
+
+
+def test_sandbox_command_takes_other_settings_from_the_environment():
+    proc = subprocess.Popen(
+        [str(LEADS), "sandbox", "--port", "0", "--leads", "300"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "SANDBOX_PAGE_BASE": "0"},
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and url is None:
+            match = re.search(r"serving at (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+            url = match.group(1) if match else None
+        assert url
+        assert httpx.get(f"{url}/sandbox/settings").json()["page_base"] == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
