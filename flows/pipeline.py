@@ -21,8 +21,6 @@ from prefect.input import RunInput
 from engage_voice import UnknownNameError
 from engage_voice.models import (
     ActionParams,
-    CopySetting,
-    DuplicateAction,
     MoveToCampaign,
     SearchCriteria,
 )
@@ -48,6 +46,7 @@ from tasks.planning import (
     needs_approval,
 )
 from tasks.runtime import journal_root, shared_client
+from tasks.verification import move_checks
 
 Predicate = Callable[[pd.DataFrame], Any]
 
@@ -260,98 +259,19 @@ def _run_chunks(
     return [outcomes[i] for i in sorted(outcomes)]
 
 
-def _run_verifications(
-    plan: Plan, report: RunReport, baseline: dict[str, int], journal: RunJournal
-) -> list[Verification]:
-    """The run-level proof of a move or copy: source, destination campaign and list counts."""
-    if plan.destination is None or not isinstance(plan.action, MoveToCampaign):
-        return []
-    client = shared_client()
-    account = plan.source.account_id
-    moved = report.updated
-    copy = plan.action.copy_setting != CopySetting.MOVE
-    note = "counts other concurrent changes too"
-    checks = [
-        Verification(
-            check=f"source campaign {'unchanged (copy)' if copy else 'shrank by the moved leads'}",
-            expected=baseline["source_campaign"] - (0 if copy else moved),
-            observed=client.count_leads(SearchCriteria(campaign_id=plan.source.campaign_id), account),
-            note=note,
-        ),
-        Verification(
-            check="destination campaign grew by the moved leads",
-            expected=baseline["destination_campaign"] + moved,
-            observed=client.count_leads(
-                SearchCriteria(campaign_id=plan.destination.campaign_id), account
-            ),
-            note=note,
-        ),
-    ]
-    list_id = plan.destination.list_ids[0] if plan.destination.list_ids else None
-    new_list = journal.dir / "destination.json"
-    if list_id is None and new_list.exists():
-        list_id = int(json.loads(new_list.read_text())["list_id"])
-    if list_id is not None:
-        checks.append(
-            Verification(
-                check=f"destination list {list_id} grew by the moved leads",
-                expected=baseline.get("destination_list", 0) + moved,
-                observed=client.count_leads(
-                    SearchCriteria(campaign_id=plan.destination.campaign_id, list_ids=[list_id]),
-                    account,
-                ),
-                note=note,
-            )
-        )
-    if plan.action.duplicate_action == DuplicateAction.IGNORE:
-        checks.append(_ignored_duplicates(plan, report, journal, copy))
-    return checks
-
-
-def _ignored_duplicates(
-    plan: Plan, report: RunReport, journal: RunJournal, copy: bool
-) -> Verification:
-    """With DUPLICATE_ACTION_SETTING=IGNORE, every lead acted on must be accounted for:
-    moved (found in the destination by id) or left behind as a duplicate (its phone belongs
-    to a lead of the destination campaign). For a copy, every lead's phone must be in the
-    destination, as its copy or as the duplicate that made the service skip it."""
-    assert plan.destination is not None
-    client = shared_client()
-    account = plan.source.account_id
+def _acted_on(journal: RunJournal, plan: Plan) -> dict[int, str | None]:
+    """Lead id -> phone of every lead a chunk acted on (from the before-images)."""
     present: dict[int, str | None] = {}
     for index in range(len(plan.chunks)):
         if journal.has_before_image(index):
             frame = journal.read_before_image(index)
             present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
-    ids = sorted(present)
-    moved: set[int] = set()
-    if not copy:
-        for start in range(0, len(ids), 1000):
-            batch = ids[start : start + 1000]
-            for page in client.search_leads(
-                SearchCriteria(campaign_ids=[plan.destination.campaign_id], lead_ids=batch),
-                account,
-            ):
-                moved.update(row.lead_id for row in page)
-    phones = sorted({p for i, p in present.items() if i not in moved and p})
-    in_destination: set[str] = set()
-    for start in range(0, len(phones), 1000):
-        criteria = SearchCriteria(
-            campaign_ids=[plan.destination.campaign_id],
-            lead_phone_numbers=phones[start : start + 1000],
-        )
-        for page in client.search_leads(criteria, account):
-            in_destination.update(row.lead_phone for row in page if row.lead_phone)
-    unaccounted = sorted(i for i in ids if i not in moved and present[i] not in in_destination)
-    ignored = len(ids) - report.updated
-    return Verification(
-        check=f"every lead {'copied' if copy else 'moved'} or left as a duplicate "
-        f"({report.updated} {'copied' if copy else 'moved'}, {ignored} duplicates ignored)",
-        expected=len(ids),
-        observed=len(ids) - len(unaccounted),
-        mismatched_lead_ids=unaccounted,
-        note="a duplicate is a lead whose phone already belongs to a lead of the destination",
-    )
+    return present
+
+
+def _new_list_of(journal: RunJournal) -> int | None:
+    path = journal.dir / "destination.json"
+    return int(json.loads(path.read_text())["list_id"]) if path.exists() else None
 
 
 def run_pipeline(
@@ -434,7 +354,16 @@ def run_pipeline(
     outcomes = _run_chunks(plan, journal, options, logger)
     report = _report(plan, options, journal, outcomes, [], "")
     report.run_verifications = (
-        _run_verifications(plan, report, baseline, journal) if options.verify else []
+        move_checks(
+            shared_client(),
+            plan,
+            report.updated,
+            baseline,
+            _new_list_of(journal),
+            _acted_on(journal, plan),
+        )
+        if options.verify
+        else []
     )
     report.message = (
         f"{plan.action.action}: {report.updated:,} updated, {report.deleted:,} deleted of "

@@ -330,3 +330,86 @@ def count_phones_in(
             account_id,
         )
     return total
+
+
+def move_checks(
+    client: SyncEngageClient,
+    plan: Plan,
+    moved: int,
+    baseline: dict[str, int],
+    new_list_id: int | None,
+    acted_on: dict[int, str | None],
+) -> list[Verification]:
+    """The run-level proof of a move or copy: source, destination campaign and list counts
+    against the counts taken before the first write, and, with IGNORE, every lead acted on
+    accounted for. Empty for other actions."""
+    params = plan.action
+    if plan.destination is None or not isinstance(params, MoveToCampaign):
+        return []
+    account = plan.source.account_id
+    dest = plan.destination.campaign_id
+    copy = params.copy_setting != CopySetting.MOVE
+    note = "counts other concurrent changes too"
+
+    def count(**kw: Any) -> int:
+        return client.count_leads(SearchCriteria(**kw), account)
+
+    checks = [
+        Verification(
+            check=f"source campaign {'unchanged (copy)' if copy else 'shrank by the moved leads'}",
+            expected=baseline["source_campaign"] - (0 if copy else moved),
+            observed=count(campaign_id=plan.source.campaign_id),
+            note=note,
+        ),
+        Verification(
+            check="destination campaign grew by the moved leads",
+            expected=baseline["destination_campaign"] + moved,
+            observed=count(campaign_id=dest),
+            note=note,
+        ),
+    ]
+    list_id = plan.destination.list_ids[0] if plan.destination.list_ids else new_list_id
+    if list_id is not None:
+        checks.append(
+            Verification(
+                check=f"destination list {list_id} grew by the moved leads",
+                expected=baseline.get("destination_list", 0) + moved,
+                observed=count(campaign_id=dest, list_ids=[list_id]),
+                note=note,
+            )
+        )
+    if params.duplicate_action == DuplicateAction.IGNORE:
+        checks.append(_duplicates_accounted(client, account, dest, moved, acted_on, copy))
+    return checks
+
+
+def _duplicates_accounted(
+    client: SyncEngageClient,
+    account: str,
+    dest: int,
+    moved: int,
+    acted_on: dict[int, str | None],
+    copy: bool,
+) -> Verification:
+    """With IGNORE, each lead acted on was moved (found in the destination by id) or left
+    behind as a duplicate (its phone belongs to a lead of the destination campaign). For a
+    copy, each lead's phone must be in the destination: as its copy, or as the duplicate
+    that made the service skip it."""
+    ids = sorted(acted_on)
+    found = set() if copy else set(find_leads(client, account, [dest], ids))
+    phones = sorted({p for i, p in acted_on.items() if i not in found and p})
+    in_destination: set[str] = set()
+    for start in range(0, len(phones), 1000):
+        criteria = SearchCriteria(campaign_ids=[dest], lead_phone_numbers=phones[start : start + 1000])
+        for page in client.search_leads(criteria, account):
+            in_destination.update(row.lead_phone for row in page if row.lead_phone)
+    unaccounted = sorted(i for i in ids if i not in found and acted_on[i] not in in_destination)
+    verb = "copied" if copy else "moved"
+    return Verification(
+        check=f"every lead {verb} or left as a duplicate "
+        f"({moved} {verb}, {len(ids) - moved} duplicates ignored)",
+        expected=len(ids),
+        observed=len(ids) - len(unaccounted),
+        mismatched_lead_ids=unaccounted,
+        note="a duplicate is a lead whose phone already belongs to a lead of the destination",
+    )
