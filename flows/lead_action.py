@@ -5,8 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from engage_voice.models import ActionParams
-from tasks.models import Guards, LeadSelection, RunOptions, RunReport
+from tasks.models import ActionParamsForm, Guards, LeadSelection, RunOptions, RunReport
 
 from .naming import action_run_name
 from .pipeline import Predicate, run_pipeline
@@ -23,7 +22,7 @@ TASK_RUNNER_THREADS = 16
     log_prints=True,
 )
 def lead_action(
-    action: ActionParams,
+    action: ActionParamsForm,
     selection: LeadSelection,
     guards: Guards | None = None,
     options: RunOptions | None = None,

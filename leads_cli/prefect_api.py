@@ -66,7 +66,12 @@ def prefect_api(log_path: Path | None = None, timeout: float = 120.0) -> Iterato
     prefect = Path(sys.executable).with_name("prefect")
     log_path = log_path or Path("journal") / "prefect-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # The UI asks this URL for its data; by default it assumes port 4200.
+        "PREFECT_UI_API_URL": url,
+    }
     env.pop("PREFECT_API_URL", None)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(

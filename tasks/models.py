@@ -9,7 +9,7 @@ import json
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -283,3 +283,21 @@ class RunReport(BaseModel):
             all(o.status == ChunkStatus.DONE for o in self.outcomes)
             and not self.discrepancies
         )
+
+
+class _ChoiceForm:
+    """JSON-schema tweak for the Prefect UI: it renders `anyOf` as one tab per choice with
+    typed fields, but a discriminated `oneOf` only as raw JSON. Validation is unchanged:
+    the discriminator still picks the model."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema = handler(core_schema)
+        if "oneOf" in schema:
+            schema = dict(schema)
+            schema["anyOf"] = schema.pop("oneOf")
+            schema.pop("discriminator", None)
+        return schema
+
+
+# The action parameter of a flow: the discriminated union, shown in the UI as a choice.
+ActionParamsForm = Annotated[ActionParams, _ChoiceForm()]

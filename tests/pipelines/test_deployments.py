@@ -42,7 +42,10 @@ def test_deployments_apply_with_schedules_and_enforced_schema(prefect_api):
     assert not nightly.schedules  # shipped inactive until campaigns are configured
     assert inventory.schedules and inventory.schedules[0].schedule.cron == "0 6 * * *"
     # The UI form is generated from this schema: typed fields, including the action union.
-    assert "action" in action.parameter_openapi_schema["properties"]
+    # anyOf (not a discriminated oneOf): the UI then offers one tab per action with its
+    # typed fields instead of a raw JSON box (checked by screenshot, see the issue notes).
+    choices = action.parameter_openapi_schema["properties"]["action"]["anyOf"]
+    assert len(choices) == 13
     with pytest.raises(Exception, match="(?i)validation|schema|parameters"):
         run_deployment(
             "lead_action/lead-action",
