@@ -21,10 +21,12 @@ from prefect.input import RunInput
 from engage_voice import UnknownNameError
 from engage_voice.models import (
     ActionParams,
+    DialerRefresh,
     MoveToCampaign,
     SearchCriteria,
 )
 from tasks import reporting, steps
+from tasks.export import read_lead_ids
 from tasks.journal import RunJournal, RunKeyConflictError
 from tasks.models import (
     CampaignSelector,
@@ -41,6 +43,7 @@ from tasks.models import (
 from tasks.planning import (
     GuardRefusal,
     NotApproved,
+    base_criteria,
     build_plan,
     check_guards,
     needs_approval,
@@ -287,6 +290,9 @@ def run_pipeline(
     run_key = _run_key(options)
     journal = RunJournal(journal_root(), run_key)
 
+    if isinstance(action, DialerRefresh):
+        return _refresh_dialer(flow_name, action, selection, options, run_key, journal, logger)
+
     if journal.has_plan():
         plan = journal.read_plan()
         if plan.action != action or plan.flow != flow_name:
@@ -300,8 +306,6 @@ def run_pipeline(
         source = steps.resolve_campaign(selection.source)
         destination = _destination(action, source)
         selected = steps.select_leads(selection, source, str(journal.root), run_key, predicate)
-        from tasks.export import read_lead_ids
-
         plan = build_plan(
             run_key=run_key,
             flow=flow_name,
@@ -375,6 +379,67 @@ def run_pipeline(
     if not report.ok:
         raise RunFailed(report)
     logger.info(report.message)
+    return report
+
+
+def _refresh_dialer(
+    flow_name: str,
+    action: DialerRefresh,
+    selection: LeadSelection,
+    options: RunOptions,
+    run_key: str,
+    journal: RunJournal,
+    logger: Any,
+) -> RunReport:
+    """DIALER_REFRESH refreshes a campaign's lead cache and changes no lead: one action on
+    the campaign (and server-side filter), as the docs send it, never one per chunk."""
+    if selection.conditions or selection.targets is not None:
+        raise ValueError(
+            "DIALER_REFRESH refreshes a campaign's cache: row conditions and target tables "
+            "do not apply; name the campaign (and a server-side filter if needed)"
+        )
+    source = steps.resolve_campaign(selection.source)
+    criteria = base_criteria(selection, source)
+    client = shared_client()
+    campaign_total = client.count_leads(
+        SearchCriteria(campaign_id=source.campaign_id), source.account_id
+    )
+    key = f"{run_key}:dialer-refresh"
+    outcome = ChunkOutcome(index=0, key=key, status=ChunkStatus.DONE, planned=0)
+    if options.dry_run:
+        message = f"dry run: would refresh the dialer cache of {source.campaign_name}"
+        outcomes: list[ChunkOutcome] = []
+    else:
+        result = client.lead_action(action, criteria, source.account_id)
+        outcome.attempts = 1
+        outcome.verifications = [
+            Verification(
+                check="dialer refreshed",
+                expected=1,
+                observed=int(bool(result.dialer_refreshed)),
+            )
+        ]
+        outcomes = [outcome]
+        message = f"dialer cache of {source.campaign_name} refreshed"
+    report = RunReport(
+        run_key=run_key,
+        flow=flow_name,
+        action=action.action,
+        dry_run=options.dry_run,
+        total_leads=0,
+        campaign_total=campaign_total,
+        chunks=len(outcomes),
+        outcomes=outcomes,
+        message=message,
+        journal_dir=str(journal.dir),
+    )
+    if not options.dry_run:
+        journal.dir.mkdir(parents=True, exist_ok=True)
+        journal.write_report(report)
+    reporting.report_artifacts(report)
+    if not report.ok:
+        raise RunFailed(report)
+    logger.info(message)
     return report
 
 

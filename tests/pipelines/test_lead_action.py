@@ -87,7 +87,6 @@ CASES = [
         lambda b, a: a["leadState"] == "AGENT-CALLBACK" and a["pendingAgentId"] == 9001,
     ),
     (AgentReservation(reservation_agent_id=4242), {"lead_states": ["READY"]}, lambda b, a: a["pendingAgentId"] == 4242),
-    (DialerRefresh(force_dialer_cache_refresh=True), {"lead_states": ["READY"]}, lambda b, a: a == b),
 ]
 
 
@@ -341,3 +340,26 @@ def test_no_secret_in_run_logs_or_artifacts(engage_env):
     assert len(logs) > 3 and len(artifacts) >= 3  # the run did log and report
     for secret in secrets:
         assert secret not in text
+
+
+def test_dialer_refresh_is_one_campaign_level_action(engage_env):
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    writes = engage_env.writes()
+    report = lead_action(
+        action=DialerRefresh(force_dialer_cache_refresh=True),
+        selection=_selection(),
+        options=RunOptions(chunk_size=10),
+    )
+    assert report.ok and report.chunks == 1 and "refreshed" in report.message
+    stats = engage_env.stats()["store"]
+    assert stats["dialerRefreshes"] == {str(campaign_id): 1}
+    assert engage_env.writes() == writes + 1  # one request, not one per chunk of leads
+    with pytest.raises(ValueError, match="do not apply"):
+        lead_action(
+            action=DialerRefresh(),
+            selection=LeadSelection(
+                source=CampaignSelector(campaign=CAMPAIGN),
+                conditions=[Condition(column="leadPasses", op=">=", value=1)],
+            ),
+        )
