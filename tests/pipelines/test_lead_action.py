@@ -363,3 +363,29 @@ def test_dialer_refresh_is_one_campaign_level_action(engage_env):
                 conditions=[Condition(column="leadPasses", op=">=", value=1)],
             ),
         )
+
+
+def test_a_run_key_cannot_be_reused_for_different_work(engage_env):
+    from tasks.journal import RunKeyConflictError
+
+    first = lead_action(
+        action=PauseLeads(),
+        selection=_selection(lead_states=["READY"]),
+        options=RunOptions(run_key="nightly-2026-11-28"),
+    )
+    assert first.ok
+    writes = engage_env.writes()
+    again = lead_action(  # the same work again: resumes, nothing left to do
+        action=PauseLeads(),
+        selection=_selection(lead_states=["READY"]),
+        options=RunOptions(run_key="nightly-2026-11-28"),
+    )
+    assert again.ok and again.updated == first.updated
+    assert engage_env.writes() == writes
+    with pytest.raises(RunKeyConflictError, match="another run key"):
+        lead_action(
+            action=ReadyLeads(),
+            selection=_selection(lead_states=["PAUSED"]),
+            options=RunOptions(run_key="nightly-2026-11-28"),
+        )
+    assert engage_env.writes() == writes
