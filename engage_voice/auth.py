@@ -112,6 +112,10 @@ class OAuthTokenHolder:
                     return self._access.get_secret_value()
                 if self._inflight is None:
                     self._inflight = concurrent.futures.Future()
+                    # A running future cannot be cancelled: a waiter that is cancelled
+                    # (a timeout, a sibling task failing) must not cancel the renewal that
+                    # every other waiter, on any thread or loop, is waiting for.
+                    self._inflight.set_running_or_notify_cancel()
                     leader = True
                 future = self._inflight
             if not leader:
@@ -122,7 +126,10 @@ class OAuthTokenHolder:
             except BaseException as exc:
                 with self._lock:
                     self._inflight = None
-                future.set_exception(exc)
+                if isinstance(exc, Exception):
+                    future.set_exception(exc)  # a real failure: every waiter sees it
+                else:
+                    future.set_result(None)  # the leader was cancelled: a waiter takes over
                 raise
             with self._lock:
                 self._inflight = None

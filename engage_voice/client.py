@@ -23,6 +23,7 @@ from .auth import OAuthTokenHolder, auth_for
 from .errors import (
     ActionFailedError,
     AmbiguousNameError,
+    AmbiguousWriteError,
     ConfigurationError,
     EngageError,
     LeadLoadFailedError,
@@ -111,6 +112,21 @@ def _parse_count(body: Any) -> int:
             if isinstance(body.get(key), int):
                 return body[key]
     raise EngageError(f"unexpected count response {str(body)[:100]!r}")
+
+
+def _written_body(model: Any, response: httpx.Response, request_uri: str) -> Any:
+    """The result of a write that the service accepted. An unreadable body does not undo
+    the write: it is ambiguous, never a plain parsing error a caller might retry on."""
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, ValidationError) as exc:
+        raise AmbiguousWriteError(
+            f"the service answered {response.status_code} to a write but its body could not "
+            "be read; the write was probably applied. Check the state before sending again.",
+            cause=exc,
+            status=response.status_code,
+            request_uri=request_uri,
+        ) from exc
 
 
 class EngageClient:
@@ -406,7 +422,7 @@ class EngageClient:
             json=body,
             write=True,
         )
-        result = LeadActionResult.model_validate(response.json())
+        result = _written_body(LeadActionResult, response, f"{path} - PUT")
         if not result.success:
             raise ActionFailedError(
                 f"{result.lead_action_type or params.action} failed: "
@@ -429,7 +445,7 @@ class EngageClient:
         response = await self.transport.request(
             "POST", path, account_key=account, json=request.to_wire(), write=True
         )
-        result = LeadLoadResult.model_validate(response.json())
+        result = _written_body(LeadLoadResult, response, f"{path} - POST")
         if result.failed:
             raise LeadLoadFailedError(
                 f"lead load into campaign {campaign_id} failed: {result.failure_reason}",

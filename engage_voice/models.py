@@ -460,6 +460,8 @@ def _parse_lead_state(value: Any) -> Any:
 CriteriaLeadState = Annotated[LeadState, BeforeValidator(_parse_lead_state)]
 
 _ID_FIELDS = ("campaign_id", "campaign_ids")
+# Fields naming specific leads: an empty list here is a bug upstream, never "no filter".
+_IDENTITY_FIELDS = frozenset({"lead_ids", "extern_ids", "lead_phone_numbers"})
 
 
 class SearchCriteria(_InputModel):
@@ -522,6 +524,13 @@ class SearchCriteria(_InputModel):
             items = [v for v in value if not (isinstance(v, str) and not v.strip())]
             if info.field_name == "lead_timezones":
                 items = [{"name": v} if isinstance(v, str) else v for v in items]
+            if not items and info.field_name in _IDENTITY_FIELDS:
+                # "These leads" computed as nothing (e.g. a filter upstream matched none)
+                # must not silently become "every lead": say so instead.
+                raise ValueError(
+                    f"{info.field_name} is empty: the service would read that as every lead; "
+                    "omit the field for no filter, or act on nothing"
+                )
             return items or None
         return value
 

@@ -72,14 +72,16 @@ class LeadSearch:
             self.pages += 1
             if not rows:
                 break
-            fresh = [row for row in rows if row.lead_id not in self._seen]
-            if len(fresh) < len(rows):
+            ids = [row.lead_id for row in rows]
+            fresh = set(ids) - self._seen
+            if len(fresh) < len(ids):
                 raise self._mismatch(
-                    f"page {page} repeated {len(rows) - len(fresh)} leads of earlier pages"
+                    f"page {page} repeated {len(ids) - len(fresh)} leads (of earlier pages or "
+                    "of itself)"
                 )
-            self._seen.update(row.lead_id for row in fresh)
-            self.received += len(fresh)
-            yield fresh
+            self._seen.update(fresh)
+            self.received = len(self._seen)
+            yield rows
             page += 1
         if self.expected is not None and self.received != self.expected:
             raise self._mismatch(

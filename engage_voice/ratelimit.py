@@ -22,16 +22,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-OP_CLASSES = (
-    "token_exchange",
-    "lead_search",
-    "lead_search_count",
-    "lead_actions",
-    "lead_loader",
-    "lead_update",
-    "admin_other",
-)
-
 
 class SlidingWindowLimiter:
     def __init__(
@@ -87,6 +77,14 @@ class SlidingWindowLimiter:
             waited = True
             await asyncio.sleep(delay)
 
+    def tighten(self, windows: Sequence[tuple[int, float]], margin: float = 0.0) -> None:
+        """Also obey these windows (a second client of the same sub-account with other
+        settings): the shared budget only ever gets stricter, never forked."""
+        with self._lock:
+            extra = tuple((int(n), float(w) + margin) for n, w in windows)
+            self.windows = tuple(dict.fromkeys(self.windows + extra))
+            self._horizon = max(w for _, w in self.windows)
+
     def release(self) -> None:
         with self._lock:
             self._inflight -= 1
@@ -119,12 +117,17 @@ _registry_lock = threading.Lock()
 def shared_limiter(
     key: tuple[str, ...], windows: Sequence[tuple[int, float]], margin: float
 ) -> SlidingWindowLimiter:
-    """The process-wide limiter for `key` (host, sub-account, op class) and these windows."""
-    full_key = (*key, tuple(windows), margin)
+    """The process-wide limiter for `key` (host, sub-account, op class).
+
+    One budget per key whatever each client's settings: a client asking for other windows
+    adds them to the shared limiter instead of getting a budget of its own.
+    """
     with _registry_lock:
-        limiter = _registry.get(full_key)
+        limiter = _registry.get(key)
         if limiter is None:
-            limiter = _registry[full_key] = SlidingWindowLimiter(windows, margin)
+            limiter = _registry[key] = SlidingWindowLimiter(windows, margin)
+        elif limiter.windows != tuple((int(n), float(w) + margin) for n, w in windows):
+            limiter.tighten(windows, margin)
         return limiter
 
 

@@ -58,7 +58,7 @@ class EngageSettings(BaseSettings):
     max_connections: int = Field(20, ge=1)
 
     max_retries: int = Field(4, ge=0, description="Retries of a read after a transient failure.")
-    backoff_initial: float = Field(0.5, ge=0)
+    backoff_initial: float = Field(0.5, gt=0)
     backoff_max: float = Field(30.0, gt=0)
     max_rate_limit_wait: float = Field(
         600.0, gt=0, description="Total seconds one request may spend waiting out 429s."

@@ -66,7 +66,8 @@ def compute_backoff(
 ) -> float:
     """Capped exponential backoff with jitter in [50%, 100%], never below `retry_after`."""
     rng = rng or random
-    base = min(cap, initial * (2 ** max(0, attempt - 1)))
+    # The exponent is capped: 2**1024 overflows a float long before any cap applies.
+    base = min(cap, initial * (2.0 ** min(max(0, attempt - 1), 60)))
     delay = base * (0.5 + rng.random() / 2)
     if retry_after is not None:
         delay = max(delay, retry_after)
@@ -119,10 +120,6 @@ def error_from_response(response: httpx.Response, method: str, path: str):
         request_uri=request_uri,
         details=str(details) if details is not None else None,
     )
-
-
-def is_expired_token_response(response: httpx.Response) -> bool:
-    return response.status_code == 401 and "expired" in response.text.lower()
 
 
 class Transport:
@@ -278,7 +275,8 @@ class Transport:
 
             if failure is None:
                 assert response is not None
-                if response.status_code >= 400:
+                # Redirects are not followed: a 3xx is a misconfigured host, not a success.
+                if response.status_code >= 300:
                     raise error_from_response(response, method, path)
                 return response
 
@@ -306,6 +304,5 @@ __all__ = [
     "Transport",
     "compute_backoff",
     "error_from_response",
-    "is_expired_token_response",
     "parse_retry_after",
 ]

@@ -116,3 +116,32 @@ async def test_exchanges_are_paced_to_the_exchange_limit(make_settings, admin):
     assert stats["auth"]["exchanges"] == 7
     assert stats["rate_limited_by_class"].get("token_exchange", 0) == 0
     assert elapsed >= 3.0  # the 6th exchange had to wait for the window
+
+
+async def test_a_cancelled_waiter_does_not_cancel_the_shared_renewal(client, admin):
+    # Regression: cancelling one caller waiting for the token cancelled the shared future,
+    # failing every other waiter (on any thread or loop) and the renewal itself.
+    await client.accounts()
+    admin.expire_tokens()
+    await client.auth.invalidate({"Authorization": f"Bearer {client.auth._access.get_secret_value()}"})
+    admin.faults(script=[{"kind": "latency", "path_contains": "/api/auth/token/refresh", "seconds": 0.6}])
+    tasks = [asyncio.create_task(client.dial_groups("99990001")) for _ in range(4)]
+    await asyncio.sleep(0.2)  # the first is renewing (slowly); the others wait for it
+    tasks[1].cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert all(isinstance(r, list) and r for i, r in enumerate(results) if i != 1)
+    assert client.token_counts["refreshes"] == 1
+
+
+async def test_a_cancelled_renewal_hands_over_to_a_waiter(client, admin):
+    await client.accounts()
+    await client.auth.invalidate({"Authorization": f"Bearer {client.auth._access.get_secret_value()}"})
+    admin.faults(script=[{"kind": "latency", "path_contains": "/api/auth/token/refresh", "seconds": 0.6}])
+    leader = asyncio.create_task(client.dial_groups("99990001"))
+    await asyncio.sleep(0.05)
+    waiters = [asyncio.create_task(client.dial_groups("99990001")) for _ in range(3)]
+    await asyncio.sleep(0.1)
+    leader.cancel()
+    results = await asyncio.gather(*waiters)
+    assert all(results)

@@ -70,3 +70,42 @@ def test_sync_facade_pages_and_calls(make_settings):
         criteria = SearchCriteria(campaign_id=ref.campaign_id)
         pages = list(client.search_leads(criteria, ref.account_id))
         assert sum(len(p) for p in pages) == client.count_leads(criteria, ref.account_id)
+
+
+class _PagesFromAServerThatRepeatsWithinAPage:
+    """A RingCX answer the sandbox never gives (it is unreachable here): one page holding a
+    lead twice and missing another, with the right total."""
+
+    async def count_leads(self, criteria, account_id):
+        return 3
+
+    async def search_page(self, criteria, page, max_rows, account_id):
+        from engage_voice.models import LeadRow
+
+        if page == 1:
+            return [LeadRow(lead_id=1), LeadRow(lead_id=1), LeadRow(lead_id=2)]
+        return []
+
+
+async def test_duplicates_within_one_page_are_caught():
+    # Regression: only repeats across pages were checked, so this added up to 3 silently.
+    from engage_voice.paging import LeadSearch
+
+    search = LeadSearch(
+        _PagesFromAServerThatRepeatsWithinAPage(),
+        SearchCriteria(campaign_id=1),
+        "1",
+        page_base=1,
+        page_size=1000,
+    )
+    with pytest.raises(PagingMismatchError, match="repeated"):
+        await search.collect()
+
+
+async def test_a_redirect_is_an_error_not_a_success(client):
+    # Regression: 3xx (redirects are not followed) came back as a success.
+    from engage_voice import ApiError
+
+    with pytest.raises(ApiError) as info:
+        await client.transport.request("GET", "/voice/api/v1/admin/accounts/")
+    assert 300 <= info.value.status < 400

@@ -412,14 +412,11 @@ def test_criteria_never_emits_empty_lists_or_blank_strings() -> None:
     criteria = SearchCriteria(
         campaign_id=7,
         list_ids=[],
-        lead_ids=[],
-        extern_ids=["", "  "],
         lead_states=[],
         agent_dispositions=[],
         system_dispositions=[],
         physical_states=[],
         lead_timezones=[""],
-        lead_phone_numbers=[],
         first_name="",
         city="   ",
     )
@@ -1021,3 +1018,13 @@ def test_engage_token_response_hides_tokens() -> None:
     assert "SECRET" not in repr(token.agent_details)
     minimal = EngageTokenResponse.model_validate({"accessToken": "a", "agentDetails": None})
     assert minimal.agent_details == [] and minimal.refresh_token is None
+
+
+@pytest.mark.parametrize("field", ["lead_ids", "extern_ids", "lead_phone_numbers"])
+@pytest.mark.parametrize("value", [[], ["", "  "]])
+def test_empty_identity_filters_are_refused_not_widened(field, value) -> None:
+    # Regression: SearchCriteria(campaign_id=5, lead_ids=[]) went out as the whole campaign.
+    if field == "lead_ids" and value:
+        value = []
+    with pytest.raises(ValueError, match="every lead"):
+        SearchCriteria(campaign_id=5, **{field: value})

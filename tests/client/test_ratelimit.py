@@ -106,3 +106,12 @@ def test_shared_limiter_is_process_wide_per_key():
 )
 def test_classify(method, path, params, expected):
     assert classify(method, path, params) == expected
+
+
+def test_clients_with_other_windows_share_one_stricter_budget():
+    # Regression: other settings (scale, margin) forked a second budget for the same
+    # sub-account, so two clients together could exceed the service's window.
+    a = shared_limiter(("h2", "acct", "lead_actions"), [(30, 10.0)], 0.0)
+    b = shared_limiter(("h2", "acct", "lead_actions"), [(10, 1.0)], 0.0)
+    assert a is b
+    assert set(a.windows) == {(30, 10.0), (10, 1.0)}

@@ -93,3 +93,18 @@ def test_error_mapping_plain_text_body():
     assert isinstance(err, AuthenticationError)
     assert err.message == "Jwt is expired"
     assert err.request_uri == "/voice/a - GET"
+
+
+def test_backoff_never_overflows():
+    # Regression: 2 ** 1024 overflowed after ~1000 attempts.
+    assert compute_backoff(5000, initial=0.5, cap=30.0) <= 30.0
+
+
+def test_zero_backoff_is_refused():
+    # Regression: backoff_initial=0 made 429 waits zero, so max_rate_limit_wait never bound.
+    from pydantic import ValidationError
+
+    from engage_voice import EngageSettings
+
+    with pytest.raises(ValidationError):
+        EngageSettings(_env_file=None, backoff_initial=0)
