@@ -21,6 +21,7 @@ from prefect.input import RunInput
 from engage_voice import UnknownNameError
 from engage_voice.models import (
     ActionParams,
+    CopySetting,
     DialerRefresh,
     MoveToCampaign,
     SearchCriteria,
@@ -47,6 +48,7 @@ from tasks.planning import (
     build_plan,
     check_guards,
     needs_approval,
+    selection_key,
 )
 from tasks.runtime import journal_root, shared_client
 from tasks.verification import move_checks
@@ -209,45 +211,7 @@ def _run_chunks(
     outcomes: dict[int, ChunkOutcome] = {}
     pending = deque(range(len(plan.chunks)))
 
-    # A move into a new list: chunk 1 creates the list, alone; the rest go into that list
-    # by id, or every chunk would create a list of its own.
-    if isinstance(action, MoveToCampaign) and action.list_id == 0 and pending:
-        first = pending.popleft()
-        outcomes[first] = steps.act_on_chunk(
-            root, plan.run_key, first, target=target, verify=options.verify
-        )
-        reporting.update_progress(progress, 1, len(plan.chunks))
-        new_id = _new_list_id(journal, plan)
-        if new_id is not None:
-            target = {"campaign_id": action.campaign_id, "list_id": new_id}
-            override = action.model_copy(update={"list_id": new_id, "list_name": None}).model_dump(
-                mode="json"
-            )
-
-    inflight: set[Any] = set()
-    while pending or inflight:
-        while pending and len(inflight) < options.max_concurrency:
-            index = pending.popleft()
-            inflight.add(
-                steps.act_on_chunk.submit(
-                    root, plan.run_key, index, target=target, params=override, verify=options.verify
-                )
-            )
-        done = next(as_completed(list(inflight)))
-        inflight.discard(done)
-        try:
-            outcome = done.result()
-        except Exception as exc:
-            index = int(done.task_run.name.split()[-1]) if done.task_run else -1
-            logger.error("chunk %s failed after retries: %s", index + 1, exc)
-            outcome = ChunkOutcome(
-                index=index,
-                key=plan.chunk_key(index),
-                status=ChunkStatus.FAILED,
-                planned=len(plan.chunks[index].lead_ids),
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            journal.write_outcome(outcome)
+    def record(outcome: ChunkOutcome) -> None:
         outcomes[outcome.index] = outcome
         reporting.update_progress(progress, len(outcomes), len(plan.chunks))
         logger.info(
@@ -259,6 +223,54 @@ def _run_chunks(
             outcome.deleted,
             "" if outcome.verified else " - VERIFICATION FAILED",
         )
+
+    def failed(index: int, exc: BaseException) -> ChunkOutcome:
+        logger.error("chunk %s failed after retries: %s", index + 1, exc)
+        outcome = ChunkOutcome(
+            index=index,
+            key=plan.chunk_key(index),
+            status=ChunkStatus.FAILED,
+            planned=len(plan.chunks[index].lead_ids),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        journal.write_outcome(outcome)
+        return outcome
+
+    # A move into a new list: chunks go one at a time until one has created the list; the
+    # rest then go into it by id. Sent together, each chunk would create a list of its own.
+    if isinstance(action, MoveToCampaign) and action.list_id == 0:
+        new_id = _new_list_id(journal, plan)
+        while pending and new_id is None:
+            index = pending.popleft()
+            try:
+                record(steps.act_on_chunk(root, plan.run_key, index, target=target, verify=options.verify))
+            except Exception as exc:
+                record(failed(index, exc))
+            new_id = _new_list_id(journal, plan)
+        if new_id is not None:
+            target = {"campaign_id": action.campaign_id, "list_id": new_id}
+            override = action.model_copy(update={"list_id": new_id, "list_name": None}).model_dump(
+                mode="json"
+            )
+
+    # Copies are proven by counting the destination's leads by phone; concurrent chunks
+    # sharing a phone would read each other's copies, so copies go one chunk at a time.
+    is_copy = isinstance(action, MoveToCampaign) and action.copy_setting != CopySetting.MOVE
+    concurrency = 1 if is_copy else options.max_concurrency
+    inflight: dict[Any, int] = {}
+    while pending or inflight:
+        while pending and len(inflight) < concurrency:
+            index = pending.popleft()
+            future = steps.act_on_chunk.submit(
+                root, plan.run_key, index, target=target, params=override, verify=options.verify
+            )
+            inflight[future] = index
+        done = next(as_completed(list(inflight)))
+        index = inflight.pop(done)
+        try:
+            record(done.result())
+        except Exception as exc:
+            record(failed(index, exc))
     return [outcomes[i] for i in sorted(outcomes)]
 
 
@@ -292,14 +304,47 @@ def run_pipeline(
 
     if isinstance(action, DialerRefresh):
         return _refresh_dialer(flow_name, action, selection, options, run_key, journal, logger)
+    with journal.exclusive():
+        return _run_locked(
+            flow_name, action, selection, guards, options, predicate, run_key, journal, logger
+        )
 
+
+def _run_locked(
+    flow_name: str,
+    action: ActionParams,
+    selection: LeadSelection,
+    guards: Guards,
+    options: RunOptions,
+    predicate: Predicate | None,
+    run_key: str,
+    journal: RunJournal,
+    logger: Any,
+) -> RunReport:
     if journal.has_plan():
         plan = journal.read_plan()
-        if plan.action != action or plan.flow != flow_name:
+        if (
+            plan.action != action
+            or plan.flow != flow_name
+            or plan.selection_key not in (None, selection_key(selection))
+        ):
             raise RunKeyConflictError(
-                f"run key {run_key!r} belongs to a {plan.flow} run of {plan.action.action}; "
-                "use another run key for a different run"
+                f"run key {run_key!r} belongs to a {plan.flow} run of {plan.action.action} "
+                "with another action, filter or flow; use another run key for a different run"
             )
+        if options.dry_run:
+            report = _report(
+                plan,
+                options,
+                journal,
+                journal.outcomes(),
+                [],
+                f"dry run of a journalled run: {len(journal.outcomes())} of "
+                f"{len(plan.chunks)} chunks done; resuming would act on the rest. "
+                "Nothing was written",
+            )
+            logger.info(report.message)
+            return report
         logger.info("resuming run %s from its journal (%s chunks)", run_key, len(plan.chunks))
         baseline = json.loads((journal.dir / "baseline.json").read_text())
     else:
@@ -319,6 +364,7 @@ def run_pipeline(
             target_report=selected["target_report"],
             destination=destination,
         )
+        plan.selection_key = selection_key(selection)
         reporting.plan_artifact(plan, options.dry_run)
         logger.info(
             "plan: %s on %s of %s leads in %s chunks",
@@ -351,8 +397,10 @@ def run_pipeline(
         if needs_approval(plan, guards):
             _approve(plan, guards)
         baseline = _baseline(plan)
-        journal.write_plan(plan)
+        # The baseline first: a plan without it could never be resumed.
+        journal.dir.mkdir(parents=True, exist_ok=True)
         (journal.dir / "baseline.json").write_text(json.dumps(baseline))
+        journal.write_plan(plan)
 
     _rename(plan)
     outcomes = _run_chunks(plan, journal, options, logger)

@@ -80,8 +80,6 @@ def _still_to_send(
     """After a possible earlier write: which leads must still be sent, and why."""
     ids = sorted(before)
     account = plan.source.account_id
-    if isinstance(params, DialerRefresh):
-        return ids, "dialer refresh is idempotent: sent again"
     if isinstance(params, EmailLeads):
         raise _Unresolvable(
             "an e-mail export may or may not have been sent; not resent (check the mailbox, "
@@ -97,7 +95,7 @@ def _still_to_send(
         if now == before_count:
             return ids, "the earlier copy had not been applied: sent again"
         return [], f"the earlier copy was applied ({now - before_count} copies found): not resent"
-    expect = expectation(params, target)
+    expect = expectation(params, target, resend=True)
     if expect is None:
         raise _Unresolvable("the outcome cannot be read back per lead; not resent")
     scope = [plan.source.campaign_id] + ([target.campaign_id] if target else [])

@@ -14,9 +14,11 @@ an outcome means a write may have happened: the next attempt checks the state fi
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +31,10 @@ from .models import ChunkOutcome, Plan, RunReport
 
 class RunKeyConflictError(ValueError):
     """The run key already names a run with a different action, filter or lead set."""
+
+
+class RunInProgressError(RuntimeError):
+    """Another live process is running this run key right now."""
 
 
 def _write_new(path: Path, data: bytes) -> bool:
@@ -53,6 +59,24 @@ class RunJournal:
 
     def __repr__(self) -> str:
         return f"RunJournal({str(self.dir)!r})"
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the run key for the whole run: two live runs of one key would both see a
+        chunk unsent and both send it. An OS lock, so a crashed holder never blocks."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "run.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunInProgressError(
+                    f"run key {self.run_key!r} is being run by another process right now; "
+                    "wait for it, or use another run key"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- plan --------------------------------------------------------------------------
 

@@ -173,6 +173,9 @@ class Plan(BaseModel):
     conditions: list[Condition] = Field(default_factory=list)
     target_report: dict[str, Any] | None = None
     destination: ResolvedCampaign | None = None
+    selection_key: str | None = Field(
+        None, description="Hash of the selection, so a run key is never reused for another."
+    )
 
     def chunk_criteria(self, index: int) -> SearchCriteria:
         return self.base_criteria.and_lead_ids(self.chunks[index].lead_ids)

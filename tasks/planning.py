@@ -53,6 +53,13 @@ def base_criteria(selection: LeadSelection, source: ResolvedCampaign) -> SearchC
     return SearchCriteria.model_validate(data)
 
 
+def selection_key(selection: LeadSelection) -> str:
+    """Identifies a selection (campaign, filter, conditions, target table path)."""
+    import hashlib
+
+    return hashlib.sha256(selection.model_dump_json().encode()).hexdigest()[:16]
+
+
 def narrows(selection: LeadSelection, criteria: SearchCriteria) -> bool:
     return bool(criteria.narrowing_fields() or selection.conditions or selection.targets)
 

@@ -105,8 +105,15 @@ class Target:
     list_id: int | None
 
 
-def expectation(params: Any, target: Target | None = None) -> Expectation | None:
-    """Per-lead: did this lead end as the action promises? None: not checkable per lead."""
+def expectation(
+    params: Any, target: Target | None = None, *, resend: bool = False
+) -> Expectation | None:
+    """Per-lead: did this lead end as the action promises? None: not checkable per lead.
+
+    `resend=True` asks the stricter question "is there nothing left to send": a lead a MOVE
+    with IGNORE left in the source is a fine end state, but not proof it was ever sent (the
+    service itself skips the duplicates when it is sent again).
+    """
 
     def state_is(state: str) -> Expectation:
         return lambda before, after: after is not None and after["leadState"] == state
@@ -148,7 +155,7 @@ def expectation(params: Any, target: Target | None = None) -> Expectation | None
         )
     if isinstance(params, MoveToCampaign) and params.copy_setting == CopySetting.MOVE:
         assert target is not None
-        if params.duplicate_action == DuplicateAction.IGNORE:
+        if params.duplicate_action == DuplicateAction.IGNORE and not resend:
             # A lead left behind as a duplicate is a legitimate end state.
             return lambda b, a: a is not None and a["campaignId"] in (
                 target.campaign_id,

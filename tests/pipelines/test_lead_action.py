@@ -389,3 +389,94 @@ def test_a_run_key_cannot_be_reused_for_different_work(engage_env):
             options=RunOptions(run_key="nightly-2026-11-28"),
         )
     assert engage_env.writes() == writes
+
+
+def test_review_regressions_run_keys_dry_run_and_filters(engage_env):
+    """A dry run on a journalled run key writes nothing; another filter under the same run
+    key is refused (regressions: the resume path ignored dry_run and compared only the
+    action)."""
+    from flows.pipeline import RunFailed
+    from tasks.journal import RunKeyConflictError
+
+    # Every action answers 5xx: the run ends with its chunks ambiguous, journalled.
+    engage_env.faults(rate_5xx=1.0, path_contains="campaignLeads/actions")
+    with pytest.raises(RunFailed):
+        lead_action(
+            action=PauseLeads(),
+            selection=_selection(lead_states=["READY"]),
+            options=RunOptions(run_key="half-done", chunk_size=50),
+        )
+    engage_env.call("DELETE", "/sandbox/faults")
+    writes = engage_env.writes()
+    dry = lead_action(
+        action=PauseLeads(),
+        selection=_selection(lead_states=["READY"]),
+        options=RunOptions(run_key="half-done", chunk_size=50, dry_run=True),
+    )
+    assert dry.dry_run and "Nothing was written" in dry.message
+    assert engage_env.writes() == writes
+    with pytest.raises(RunKeyConflictError, match="filter"):
+        lead_action(
+            action=PauseLeads(),
+            selection=_selection(lead_states=["COMPLETE"]),
+            options=RunOptions(run_key="half-done", chunk_size=50),
+        )
+    assert engage_env.writes() == writes
+
+
+def test_move_with_ignore_is_resent_after_an_ambiguous_write(engage_env):
+    # Regression: leads still in the source counted as "done" for IGNORE, so after a 5xx
+    # nothing was resent and the chunk was marked done with nothing moved.
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    target = _other_campaign(store, account_id, campaign_id)
+    wire = SearchCriteria(campaign_id=campaign_id, lead_states=["READY"]).to_wire()
+    before = {lead["leadId"] for lead in _leads(store, account_id, wire)}
+    engage_env.faults(script=[{"kind": "5xx", "path_contains": "campaignLeads/actions", "count": 1}])
+    report = lead_action(
+        action=MoveToCampaign(
+            campaign_id=target, list_id=0, list_name="Ignore drill", duplicate_action="IGNORE"
+        ),
+        selection=_selection(lead_states=["READY"]),
+        guards=Guards(approval_threshold=None),
+        options=RunOptions(chunk_size=5000),
+    )
+    assert report.ok, report.discrepancies
+    moved = {i for i in before if store.get_lead(i)["campaignId"] == target}
+    assert report.updated == len(moved) > 0
+    assert any(o.ambiguity for o in report.outcomes)
+
+
+def test_a_chunk_failing_for_good_is_reported_not_crashing_the_run(engage_env):
+    # Regression: the failure path read a `.task_run` the future does not have, so one
+    # failed chunk became an AttributeError with no outcome and no report.
+    import os
+    import threading
+    import time
+    from pathlib import Path
+
+    from flows.pipeline import RunFailed
+
+    chunks = Path(os.environ["LEADS_JOURNAL_DIR"]) / "lockout" / "chunks"
+    engage_env.faults(latency_ms=300, path_contains="campaignLeads/actions")
+
+    def lock_out():  # after the first write, the account loses its permission
+        while not list(chunks.glob("*.outcome-*.json")):
+            time.sleep(0.02)
+        engage_env.call("PUT", "/sandbox/settings", json={"restricted_account_ids": ["99990001"]})
+
+    thread = threading.Thread(target=lock_out, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(RunFailed) as info:
+            lead_action(
+                action=PauseLeads(),
+                selection=_selection(lead_states=["READY"]),
+                options=RunOptions(run_key="lockout", chunk_size=20, max_concurrency=1),
+            )
+    finally:
+        thread.join(10)
+        engage_env.call("PUT", "/sandbox/settings", json={"restricted_account_ids": []})
+    statuses = {str(o.status) for o in info.value.report.outcomes}
+    assert "done" in statuses and "failed" in statuses
+    assert "PermissionDeniedError" in str(info.value)

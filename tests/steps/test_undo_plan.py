@@ -543,3 +543,17 @@ def test_undo_and_group_keys_are_valid_run_keys():
     assert group_run_key("undo-abc", action) == "undo-abc.g01-reserve"
     for key in (group_run_key(undo_key, group), group_run_key(undo_key, action)):
         assert RUN_KEY.match(f"{key}.r99"), key  # with a retry suffix (see flows/undo_run)
+
+
+def test_a_run_key_is_held_by_one_live_process(tmp_path):
+    # Two live runs of one key would both see a chunk unsent and both send it.
+    from tasks.journal import RunInProgressError, RunJournal
+
+    first = RunJournal(tmp_path, "k1")
+    with first.exclusive():
+        with pytest.raises(RunInProgressError), RunJournal(tmp_path, "k1").exclusive():
+            pass
+        with RunJournal(tmp_path, "k2").exclusive():  # other keys are free
+            pass
+    with RunJournal(tmp_path, "k1").exclusive():  # released with the run
+        pass
