@@ -36,6 +36,7 @@ from tasks.frames import check_conditions
 from tasks.journal import RunJournal
 from tasks.models import (
     CampaignSelector,
+    ChunkStatus,
     Condition,
     Guards,
     LeadSelection,
@@ -50,7 +51,7 @@ from tasks.targets import frame_to_target_table, load_target_table, normalize_ke
 
 from . import suppress_state
 from .keys import base_run_key, derived_run_key, field
-from .pipeline import run_pipeline
+from .pipeline import RunFailed, run_pipeline
 
 TASK_RUNNER_THREADS = 16
 
@@ -342,12 +343,15 @@ def _phone_or_none(value: object) -> str | None:
 
 
 def _acted_on(journal: RunJournal) -> list[tuple[int, str | None]]:
-    """(lead id, phone) of every lead the run acted on: the chunks' before-images hold
-    exactly the leads that still matched (were unsuppressed) when their chunk was sent."""
+    """(lead id, phone) of every lead the run acted on and proved: the before-images of
+    the done, verified chunks hold exactly the leads that still matched (were unsuppressed)
+    when their chunk was sent. A failed chunk's leads may be unchanged: never recorded."""
     plan = journal.read_plan()
     pairs: list[tuple[int, str | None]] = []
     for index in range(len(plan.chunks)):
-        if journal.has_before_image(index):
+        outcome = journal.latest_outcome(index)
+        done = outcome is not None and outcome.status == ChunkStatus.DONE and outcome.verified
+        if done and journal.has_before_image(index):
             frame = journal.read_before_image(index)
             pairs += [
                 (int(i), _phone_or_none(p))
@@ -392,19 +396,26 @@ def suppress_campaign(
     state = suppress_state.read_state(path)
 
     suppress_key = derived_run_key(key, "suppress")
-    suppressed = run_pipeline(
-        flow_name="nightly_suppress",
-        action=SuppressLeads(),
-        selection=LeadSelection(
-            source=selector,
-            criteria=SearchCriteria(suppressed=SuppressedFilter.ONLY_UNSUPPRESSED),
-            targets=TargetTable(path=dnc_path, key=TargetKey.PHONE, column="leadPhone"),
-        ),
-        guards=guards,
-        options=options.model_copy(update={"run_key": suppress_key}),
-    )
+    journal = RunJournal(journal_root(), suppress_key)
+    try:
+        suppressed = run_pipeline(
+            flow_name="nightly_suppress",
+            action=SuppressLeads(),
+            selection=LeadSelection(
+                source=selector,
+                criteria=SearchCriteria(suppressed=SuppressedFilter.ONLY_UNSUPPRESSED),
+                targets=TargetTable(path=dnc_path, key=TargetKey.PHONE, column="leadPhone"),
+            ),
+            guards=guards,
+            options=options.model_copy(update={"run_key": suppress_key}),
+        )
+    except RunFailed:
+        # The chunks that did finish suppressed their leads: record them now, or no later
+        # night would ever release them (their filter skips suppressed leads).
+        state = suppress_state.add_suppressed(state, _acted_on(journal), suppress_key)
+        suppress_state.write_state(path, state)
+        raise
     if suppressed.outcomes and not suppressed.dry_run:  # run_pipeline raised unless verified
-        journal = RunJournal(journal_root(), suppress_key)
         state = suppress_state.add_suppressed(state, _acted_on(journal), suppress_key)
         suppress_state.write_state(path, state)
 

@@ -150,3 +150,41 @@ def test_nightly_suppress_bad_input_changes_nothing(engage_env, tmp_path):
             campaigns=campaigns, dnc=TargetTable(path=str(tmp_path / "x.csv"), key="externId")
         )
     assert engage_env.writes() == writes
+
+
+def test_nightly_suppress_records_its_finished_chunks_when_a_run_fails(engage_env):
+    # Regression: a run failing after some chunks left their leads suppressed but out of the
+    # job's state, so no later night would ever release them.
+    import os
+    import threading
+    import time
+    from pathlib import Path
+
+    store = engage_env.server.store
+    free = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_UNSUPPRESSED"})[:60]
+    phones = [r["leadPhone"] for r in free]
+    journal = Path(os.environ["LEADS_JOURNAL_DIR"])
+    engage_env.faults(latency_ms=300, path_contains="campaignLeads/actions")
+
+    def lock_out():  # after the first chunk, the account loses its permission
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(journal.glob("**/*.outcome-*.json")):
+            time.sleep(0.02)
+        engage_env.call("PUT", "/sandbox/settings", json={"restricted_account_ids": [ACCOUNT]})
+
+    thread = threading.Thread(target=lock_out, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(NightlyFailed):
+            nightly_suppress(
+                campaigns=[CampaignSelector(campaign="My Predictive Campaign")],
+                phones=phones,
+                options=RunOptions(chunk_size=10, max_concurrency=1),
+            )
+    finally:
+        thread.join(10)
+        engage_env.call("PUT", "/sandbox/settings", json={"restricted_account_ids": []})
+    suppressed = {r["leadId"] for r in free if store.get_lead(r["leadId"])["suppressed"]}
+    assert 0 < len(suppressed) < len(free)
+    state = read_state(state_path(ACCOUNT, PREDICTIVE))
+    assert set(state["leadId"]) == suppressed
