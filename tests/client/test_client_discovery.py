@@ -47,6 +47,7 @@ async def test_docs_example_names_exist(client):
 
 async def test_account_tree_counts_match_search(client):
     tree = await client.account_tree()
+    assert len(tree.accounts) == 2 and all(acc.dial_groups for acc in tree.accounts)
     for acc in tree.accounts:
         for group in acc.dial_groups:
             for camp in group.campaigns:

@@ -282,6 +282,7 @@ def test_nulls_never_satisfy_a_comparison_but_ne_and_not_in_keep_them(frame):
         cond("lastPassDts", "within days", 10_000),
     ):
         kept = ids(apply_conditions(frame, [condition], NOW))
+        assert kept, condition  # the condition does keep dialled leads: it was applied
         assert not set(kept) & set(never_dialled), condition
     # != and not in are the complements of == and in: nulls are kept ...
     out = ids(apply_conditions(frame, [cond("agentDisposition", "!=", "Sale")], NOW))
