@@ -80,22 +80,12 @@ def _destination(fmt: ExportFormat, path: str | None) -> Path:
     return target
 
 
-def _retry_transient(task_: Any, task_run: Any, state: Any) -> bool:
-    try:
-        state.result(raise_on_failure=True)
-    except steps.TRANSIENT:
-        return True
-    except Exception:
-        return False
-    return False
-
-
 @task(
     name="export to file",
     cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=5,
-    retry_condition_fn=_retry_transient,
+    retry_condition_fn=steps.retry_transient_only,
 )
 def export_to_file(
     selection: LeadSelection, source: ResolvedCampaign, fmt: ExportFormat, path: str

@@ -181,9 +181,9 @@ def _check_new_list_free(action: MoveToCampaign, dest: ResolvedCampaign) -> None
 
 
 def _new_list_id(journal: RunJournal, plan: Plan) -> int | None:
-    path = journal.dir / "destination.json"
-    if path.exists():
-        return int(json.loads(path.read_text())["list_id"])
+    known = journal.created_list_id()
+    if known is not None:
+        return known
     assert plan.destination is not None and isinstance(plan.action, MoveToCampaign)
     client = shared_client()
     ref = client.find_campaign(str(plan.destination.campaign_id), account=plan.source.account_id)
@@ -191,7 +191,7 @@ def _new_list_id(journal: RunJournal, plan: Plan) -> int | None:
         found = client.find_list(ref, plan.action.list_name or "")
     except UnknownNameError:
         return None  # chunk 1 moved nothing (e.g. every lead a duplicate): no list yet
-    path.write_text(json.dumps({"list_id": found.list_id}))
+    journal.record_created_list(found.list_id)
     return found.list_id
 
 
@@ -282,11 +282,6 @@ def _acted_on(journal: RunJournal, plan: Plan) -> dict[int, str | None]:
             frame = journal.read_before_image(index)
             present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
     return present
-
-
-def _new_list_of(journal: RunJournal) -> int | None:
-    path = journal.dir / "destination.json"
-    return int(json.loads(path.read_text())["list_id"]) if path.exists() else None
 
 
 def run_pipeline(
@@ -411,7 +406,7 @@ def _run_locked(
             plan,
             report.updated,
             baseline,
-            _new_list_of(journal),
+            journal.created_list_id(),
             _acted_on(journal, plan),
         )
         if options.verify

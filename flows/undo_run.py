@@ -10,7 +10,6 @@ the direct lead loader, one journalled load per batch.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +39,7 @@ from engage_voice.models import (
 )
 from tasks.export import read_lead_ids
 from tasks.frames import concat_frames
-from tasks.journal import RunJournal
+from tasks.journal import RunJournal, write_new
 from tasks.models import (
     CampaignSelector,
     ChunkStatus,
@@ -140,16 +139,7 @@ class UndoIncomplete(RuntimeError):
 
 def _write_once(path: Path, text: str) -> bool:
     """Create `path` atomically; False when it already exists (it is never overwritten)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
+    return write_new(path, text.encode())
 
 
 def _journalled_plan(undo_dir: Path, journal: RunJournal) -> UndoPlan:

@@ -37,8 +37,9 @@ class RunInProgressError(RuntimeError):
     """Another live process is running this run key right now."""
 
 
-def _write_new(path: Path, data: bytes) -> bool:
+def write_new(path: Path, data: bytes) -> bool:
     """Create `path` atomically; False (and nothing written) when it already exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     try:
@@ -92,7 +93,7 @@ class RunJournal:
 
     def write_plan(self, plan: Plan) -> None:
         self.chunks_dir.mkdir(parents=True, exist_ok=True)
-        if not _write_new(self.plan_path, plan.model_dump_json(indent=2).encode()):
+        if not write_new(self.plan_path, plan.model_dump_json(indent=2).encode()):
             existing = self.read_plan()
             if existing.fingerprint != plan.fingerprint:
                 raise RunKeyConflictError(
@@ -100,6 +101,14 @@ class RunJournal:
                     f"({existing.action.action} on {existing.total_leads} leads); "
                     "choose another run key"
                 )
+
+    def created_list_id(self) -> int | None:
+        """The list a move into a new list created (recorded once it exists)."""
+        path = self.dir / "destination.json"
+        return int(json.loads(path.read_text())["list_id"]) if path.exists() else None
+
+    def record_created_list(self, list_id: int) -> None:
+        write_new(self.dir / "destination.json", json.dumps({"list_id": list_id}).encode())
 
     @property
     def targets_path(self) -> Path:
@@ -152,7 +161,7 @@ class RunJournal:
         body = json.dumps(
             {"key": key, "attempt": n, "lead_ids": list(lead_ids), **extra}
         ).encode()
-        while not _write_new(self._chunk(index, f"sent-{n}.json"), body):
+        while not write_new(self._chunk(index, f"sent-{n}.json"), body):
             n += 1
 
     def first_sent(self, index: int) -> dict | None:
@@ -163,7 +172,7 @@ class RunJournal:
         self.chunks_dir.mkdir(parents=True, exist_ok=True)
         n = len(self._numbered(outcome.index, "outcome")) + 1
         body = outcome.model_dump_json(indent=2).encode()
-        while not _write_new(self._chunk(outcome.index, f"outcome-{n}.json"), body):
+        while not write_new(self._chunk(outcome.index, f"outcome-{n}.json"), body):
             n += 1
 
     def latest_outcome(self, index: int) -> ChunkOutcome | None:

@@ -22,7 +22,7 @@ from .verification import Target
 TRANSIENT = (TransportError, ServerError, RateLimitedError)
 
 
-def _transient(task_: Any, task_run: Any, state: Any) -> bool:
+def retry_transient_only(task_: Any, task_run: Any, state: Any) -> bool:
     """Retry only failures that another attempt can fix; a guard or a 4xx is final."""
     try:
         state.result(raise_on_failure=True)
@@ -34,13 +34,13 @@ def _transient(task_: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(name="resolve campaign", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2,
-      retry_condition_fn=_transient)
+      retry_condition_fn=retry_transient_only)
 def resolve_campaign(selector: CampaignSelector) -> ResolvedCampaign:
     return discovery.resolve_campaign(shared_client(), selector)
 
 
 @task(name="select leads", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=_transient)
+      retry_condition_fn=retry_transient_only)
 def select_leads(
     selection: LeadSelection,
     source: ResolvedCampaign,
@@ -76,7 +76,7 @@ def load_plan(journal: RunJournal) -> Plan:
     cache_policy=NO_CACHE,
     retries=3,
     retry_delay_seconds=[2, 10, 30],
-    retry_condition_fn=_transient,
+    retry_condition_fn=retry_transient_only,
 )
 def act_on_chunk(
     journal_root: str,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -534,10 +533,7 @@ def _plan_reservation(p: _Planner, before: pd.DataFrame) -> None:
 def _destination_list(p: _Planner, action: MoveToCampaign) -> int | None:
     if action.list_id:
         return action.list_id
-    path = p.journal.dir / "destination.json"  # the list the run created (see pipeline)
-    if path.exists():
-        return int(json.loads(path.read_text())["list_id"])
-    return None
+    return p.journal.created_list_id()  # the list the run created
 
 
 def _plan_move(p: _Planner, before: pd.DataFrame) -> None:
