@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -346,17 +346,15 @@ def _acted_on(journal: RunJournal) -> list[tuple[int, str | None]]:
     """(lead id, phone) of every lead the run acted on and proved: the before-images of
     the done, verified chunks hold exactly the leads that still matched (were unsuppressed)
     when their chunk was sent. A failed chunk's leads may be unchanged: never recorded."""
-    plan = journal.read_plan()
+    def proved(outcome: Any) -> bool:
+        return outcome is not None and outcome.status == ChunkStatus.DONE and outcome.verified
+
     pairs: list[tuple[int, str | None]] = []
-    for index in range(len(plan.chunks)):
-        outcome = journal.latest_outcome(index)
-        done = outcome is not None and outcome.status == ChunkStatus.DONE and outcome.verified
-        if done and journal.has_before_image(index):
-            frame = journal.read_before_image(index)
-            pairs += [
-                (int(i), _phone_or_none(p))
-                for i, p in zip(frame["leadId"], frame["leadPhone"], strict=True)
-            ]
+    for _, frame in journal.before_images(proved):
+        pairs += [
+            (int(i), _phone_or_none(p))
+            for i, p in zip(frame["leadId"], frame["leadPhone"], strict=True)
+        ]
     return pairs
 
 

@@ -274,13 +274,11 @@ def _run_chunks(
     return [outcomes[i] for i in sorted(outcomes)]
 
 
-def _acted_on(journal: RunJournal, plan: Plan) -> dict[int, str | None]:
+def _acted_on(journal: RunJournal) -> dict[int, str | None]:
     """Lead id -> phone of every lead a chunk acted on (from the before-images)."""
     present: dict[int, str | None] = {}
-    for index in range(len(plan.chunks)):
-        if journal.has_before_image(index):
-            frame = journal.read_before_image(index)
-            present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
+    for _, frame in journal.before_images():
+        present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
     return present
 
 
@@ -407,7 +405,7 @@ def _run_locked(
             report.updated,
             baseline,
             journal.created_list_id(),
-            _acted_on(journal, plan),
+            _acted_on(journal),
         )
         if options.verify
         else []

@@ -198,13 +198,10 @@ def _attempt_keys(group_key: str) -> list[str]:
 
 def _acted_on(journal: RunJournal) -> set[int]:
     """Leads a run's done chunks acted on (those present in their before-images)."""
-    if not journal.has_plan():
-        return set()
-    acted: set[int] = set()
-    for outcome in journal.outcomes():
-        if outcome.status == ChunkStatus.DONE and journal.has_before_image(outcome.index):
-            acted.update(int(i) for i in journal.read_before_image(outcome.index)["leadId"])
-    return acted
+    def done(outcome: Any) -> bool:
+        return outcome is not None and outcome.status == ChunkStatus.DONE
+
+    return {int(i) for _, frame in journal.before_images(done) for i in frame["leadId"]}
 
 
 def _run_group_pipeline(

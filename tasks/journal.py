@@ -17,7 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -143,6 +143,19 @@ class RunJournal:
 
     def has_before_image(self, index: int) -> bool:
         return self.before_image_path(index).exists()
+
+    def before_images(
+        self, keep: Callable[[ChunkOutcome | None], bool] | None = None
+    ) -> Iterator[tuple[int, pd.DataFrame]]:
+        """(chunk index, before-image) of every chunk that has one and whose latest outcome
+        `keep` accepts (all of them without `keep`)."""
+        if not self.has_plan():
+            return
+        for index in range(len(self.read_plan().chunks)):
+            if not self.has_before_image(index):
+                continue
+            if keep is None or keep(self.latest_outcome(index)):
+                yield index, self.read_before_image(index)
 
     def _numbered(self, index: int, stem: str) -> list[Path]:
         prefix = f"{index + 1:05d}.{stem}-"
