@@ -21,7 +21,7 @@ from .errors import (
     UnknownNameError,
     UnsafeCriteriaError,
 )
-from .settings import EngageSettings
+from .settings import EngageSettings, SettingsError
 from .sync import SyncEngageClient
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "EngageClient",
     "EngageError",
     "EngageSettings",
+    "SettingsError",
     "InvalidRequestError",
     "LeadLoadFailedError",
     "NameResolutionError",

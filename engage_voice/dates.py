@@ -15,7 +15,13 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["WireDateTime", "format_wire_datetime", "parse_wire_datetime"]
+__all__ = [
+    "ParamDateTime",
+    "WireDateTime",
+    "format_wire_datetime",
+    "parse_param_datetime",
+    "parse_wire_datetime",
+]
 
 # An explicit shape, so parsing does not depend on how lenient the running Python's
 # fromisoformat() happens to be (it grew much more permissive in 3.11).
@@ -109,3 +115,50 @@ WireDateTime = Annotated[
     PlainSerializer(format_wire_datetime, when_used="json"),
 ]
 """A datetime field that accepts every wire form and serialises (JSON) to the wire form."""
+
+
+def parse_param_datetime(value: Any) -> datetime:
+    """A point in time an operator gives as a parameter (a callback date): stricter than
+    the wire, since a wrong guess here is written to leads and cannot be taken back.
+
+    Refused: numbers and digit strings (epoch seconds and milliseconds are easily
+    confused: 1767225600 read as milliseconds is January 1970), and times without an
+    offset (09:00 in whose time zone?). Accepted: ISO 8601 with `Z` or an offset, and aware
+    datetimes.
+    """
+    if isinstance(value, int | float):  # bool is an int
+        raise ValueError(
+            "a number is not accepted as a date (epoch seconds or milliseconds?); give an "
+            "ISO 8601 date and time with an offset, e.g. 2026-12-02T09:00:00-05:00"
+        )
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("the datetime has no time zone; give an aware datetime")
+        return _to_utc(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.match(text):
+            raise ValueError(
+                "digits are not accepted as a date (epoch seconds or milliseconds?); give an "
+                "ISO 8601 date and time with an offset, e.g. 2026-12-02T09:00:00-05:00"
+            )
+        match = _ISO.match(text)
+        if match is None:
+            raise ValueError(
+                "not an ISO 8601 date and time; give e.g. 2026-12-02T09:00:00-05:00"
+            )
+        if not match["time"] or not match["tz"]:
+            raise ValueError(
+                "needs a time and a time zone offset (09:00 in whose time zone?); give e.g. "
+                "2026-12-02T09:00:00-05:00 or 2026-12-02T14:00:00Z"
+            )
+        return _from_iso(text, value)
+    raise ValueError("not a date and time; give e.g. 2026-12-02T09:00:00-05:00")
+
+
+ParamDateTime = Annotated[
+    datetime,
+    BeforeValidator(parse_param_datetime),
+    PlainSerializer(format_wire_datetime, when_used="json"),
+]
+"""A datetime parameter given by an operator: ISO 8601 with an offset, never a number."""

@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from .dates import WireDateTime, format_wire_datetime
+from .dates import ParamDateTime, WireDateTime, format_wire_datetime
 
 __all__ = [
     "SYSTEM_DISPOSITIONS",
@@ -763,6 +763,10 @@ class UnsuppressLeads(_ActionParamsBase):
     action: Literal["UNSUPPRESS_LEADS"] = "UNSUPPRESS_LEADS"
 
 
+# A longer delay is a typo (minutes given as seconds, or a date pasted as a number).
+MAX_PASS_DELAY_MINUTES = 366 * 24 * 60
+
+
 class ManualLeads(_ActionParamsBase):
     """Adds one manual pass with an agent disposition to every matching lead."""
 
@@ -773,7 +777,10 @@ class ManualLeads(_ActionParamsBase):
     requeue: bool = Field(False, description="Make the lead ready again after the pass delay.")
     do_not_call: bool = Field(False, description="Mark the lead do-not-call and add it to DNC.")
     pass_delay_minutes: int = Field(
-        0, ge=0, description="Minutes before a requeued lead can be dialled again."
+        0,
+        ge=0,
+        le=MAX_PASS_DELAY_MINUTES,
+        description="Minutes before a requeued lead can be dialled again (at most 366 days).",
     )
     merge_original: bool = Field(
         False, description="Merge the pass into the original lead of a copied/transitioned lead."
@@ -840,8 +847,10 @@ class CallbackLeads(_ActionParamsBase):
     reservation_agent_id: int | None = Field(
         None, ge=1, description="Agent who gets the callback (required for AGENT)."
     )
-    callback_date: WireDateTime | None = Field(
-        None, description="When to call back (AGENT only; optional)."
+    callback_date: ParamDateTime | None = Field(
+        None,
+        description="When to call back (AGENT only; optional): ISO 8601 with an offset, "
+        "e.g. 2026-12-02T09:00:00-05:00. Must lie in the future when the run starts.",
     )
 
     @model_validator(mode="after")

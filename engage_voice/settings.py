@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigurationError
+
+SECRET_FIELDS = ("client_secret", "jwt", "password", "api_token")
 
 DEFAULT_HOST = "https://ringcx.ringcentral.com"
 DEFAULT_PLATFORM_HOST = "https://platform.ringcentral.com"
@@ -20,6 +26,31 @@ DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, float]]] = {
 }
 
 
+class SettingsError(ConfigurationError, ValueError):
+    """`ENGAGE_*` settings are invalid. The message names every offending field and says
+    what is wrong with it, and never repeats a value: pydantic's own error text echoes the
+    input, which would put the tail of a JWT or a client secret into logs and run states."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        listing = "; ".join(f"{field}: {reason}" for field, reason in problems)
+        super().__init__(f"invalid ENGAGE_* settings: {listing}")
+
+    def __reduce__(self) -> tuple[type[SettingsError], tuple[list[tuple[str, str]]]]:
+        # Prefect pickles a failed run's exception: rebuild from the problems alone.
+        return (type(self), (self.problems,))
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = ".".join(str(part) for part in error["loc"])
+        field = f"ENGAGE_{loc.upper()}" if loc else "credentials"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        found.append((field, message))
+    return found
+
+
 class EngageSettings(BaseSettings):
     """Read from `ENGAGE_*` environment variables and a `.env` file.
 
@@ -29,8 +60,20 @@ class EngageSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="ENGAGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ENGAGE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
     )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            # `from None`: the ValidationError (which holds the raw input) must not travel
+            # with the exception into tracebacks, pickled results or Prefect's states.
+            raise SettingsError(_problems(exc)) from None
 
     host: str = Field(DEFAULT_HOST, description="RingCX host serving /api/auth and /voice.")
     platform_host: str = Field(
@@ -87,7 +130,8 @@ class EngageSettings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https://, got {value!r}")
+            # The value is not echoed: a URL may carry user:password.
+            raise ValueError("must start with http:// or https://")
         return value
 
     @field_validator("rate_limits")
@@ -104,12 +148,44 @@ class EngageSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_credentials(self) -> EngageSettings:
+        # Field names only: a value here could be a secret.
+        ways = [
+            name
+            for name, present in (
+                ("ENGAGE_API_TOKEN", self.api_token is not None),
+                ("ENGAGE_JWT", self.jwt is not None),
+                ("ENGAGE_USERNAME/ENGAGE_PASSWORD", bool(self.username or self.password)),
+            )
+            if present
+        ]
+        if len(ways) > 1:
+            raise ValueError(
+                f"conflicting credentials: {' and '.join(ways)} are both set; set one way "
+                "to authenticate"
+            )
+        if bool(self.username) != bool(self.password):
+            missing = "ENGAGE_PASSWORD" if self.username else "ENGAGE_USERNAME"
+            raise ValueError(f"username login needs {missing} as well")
         if self.api_token is None and self.client_id and not (
             self.jwt or (self.username and self.password)
         ):
-            raise ValueError("client_id is set but neither jwt nor username/password is")
+            raise ValueError(
+                "ENGAGE_CLIENT_ID is set but neither ENGAGE_JWT nor "
+                "ENGAGE_USERNAME/ENGAGE_PASSWORD is"
+            )
         if (self.jwt or self.username) and not (self.client_id and self.client_secret):
-            raise ValueError("jwt or username login needs client_id and client_secret")
+            missing = [
+                name
+                for name, value in (
+                    ("ENGAGE_CLIENT_ID", self.client_id),
+                    ("ENGAGE_CLIENT_SECRET", self.client_secret),
+                )
+                if not value
+            ]
+            raise ValueError(
+                f"jwt or username login needs client_id and client_secret: "
+                f"{' and '.join(missing)} missing"
+            )
         return self
 
     @property

@@ -74,6 +74,16 @@ def compute_backoff(
     return delay
 
 
+def retry_budget_seconds(settings: EngageSettings) -> float:
+    """The longest a read may spend waiting between its retries: the sum of the capped
+    backoffs of `max_retries` attempts at full jitter. Callers that resend a write they
+    have proven unapplied give it the same time before giving up."""
+    return sum(
+        min(settings.backoff_max, settings.backoff_initial * (2.0 ** min(k - 1, 60)))
+        for k in range(1, settings.max_retries + 1)
+    )
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     if not value:
         return None
@@ -305,4 +315,5 @@ __all__ = [
     "compute_backoff",
     "error_from_response",
     "parse_retry_after",
+    "retry_budget_seconds",
 ]

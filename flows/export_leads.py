@@ -35,6 +35,7 @@ from tasks.export import FrameSummary, stream_to_csv, stream_to_parquet
 from tasks.frames import check_conditions
 from tasks.models import Guards, LeadSelection, ResolvedCampaign, RunOptions
 from tasks.planning import base_criteria
+from tasks.private import private_bytes, private_dir
 from tasks.runtime import journal_root, shared_client
 from tasks.targets import load_target_table, match_targets
 
@@ -126,8 +127,8 @@ def email_filter(
     expected = client.count_leads(criteria, account_id)
     if expected == 0:
         return EmailExport(recipients=recipients, leads=0, status="nothing to send")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"status": "sending", "leads": expected}))
+    private_dir(path.parent)
+    private_bytes(path, json.dumps({"status": "sending", "leads": expected}).encode())
     try:
         result = client.lead_action(action, criteria, account_id)
     except AmbiguousWriteError as exc:
@@ -146,7 +147,9 @@ def email_filter(
         else f"RingCX exported {result.lead_update_count} leads, {expected} matched a moment "
         "before: leads changed state in between (a live campaign)",
     )
-    path.write_text(json.dumps({"status": "sent", "export": export.model_dump(mode="json")}))
+    private_bytes(
+        path, json.dumps({"status": "sent", "export": export.model_dump(mode="json")}).encode()
+    )
     return export
 
 

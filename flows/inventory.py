@@ -29,6 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
 from engage_voice.models import LeadList, LeadState, SearchCriteria, SuppressedFilter
+from tasks.private import private_dir
 from tasks.runtime import journal_root, shared_client
 
 # Count calls are cheap but paced per sub-account: a few threads keep the window full.
@@ -240,7 +241,7 @@ def _frame(rows: list[dict[str, Any]], taken_at: datetime) -> pd.DataFrame:
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
     try:

@@ -47,11 +47,11 @@ from tasks.models import (
     TargetTable,
 )
 from tasks.runtime import journal_root, shared_client
-from tasks.targets import frame_to_target_table, load_target_table, normalize_key
+from tasks.targets import frame_to_target_table, load_target_table, read_phone
 
 from . import suppress_state
 from .keys import base_run_key, derived_run_key, field
-from .pipeline import RunFailed, run_pipeline
+from .pipeline import RunFailed, ask_approval, run_pipeline
 
 TASK_RUNNER_THREADS = 16
 
@@ -337,7 +337,7 @@ def nightly_reset(
 
 def _phone_or_none(value: object) -> str | None:
     try:
-        return str(normalize_key(TargetKey.PHONE, value))
+        return read_phone(value)
     except ValueError:
         return None
 
@@ -383,10 +383,16 @@ def suppress_campaign(
     dnc_path: str,
     guards: Guards,
     options: RunOptions,
+    release_blocked: str | None = None,
+    max_release_fraction: float = 1.0,
 ) -> CampaignOutcome:
     """One campaign of nightly_suppress (a child run; options.run_key names the campaign's
     runs): suppress leads whose phone is on the DNC table, then release the leads this job
-    suppressed earlier whose phone has left it."""
+    suppressed earlier whose phone has left it.
+
+    `release_blocked` (a reason) skips the release: the table could not be read whole, so
+    a phone that seems to have left it may only be unreadable. A release of more than
+    `max_release_fraction` of the job's suppressed leads waits for approval."""
     logger = get_run_logger()
     key = options.run_key or ""
     dnc = set(pq.read_table(dnc_path, columns=["leadPhone"]).column(0).to_pylist())
@@ -419,6 +425,22 @@ def suppress_campaign(
 
     release = state[~state["leadPhone"].isin(dnc)]
     released: RunReport | None = None
+    release_note = ""
+    if not release.empty and release_blocked is not None:
+        release_note = f"release of {len(release)} leads skipped: {release_blocked}"
+        logger.warning("%s: %s", source.campaign_name, release_note)
+        release = release.iloc[0:0]
+    if not release.empty and len(release) > max_release_fraction * len(state):
+        share = len(release) / len(state)
+        ask_approval(
+            f"**UNSUPPRESS_LEADS** of **{len(release):,}** leads of "
+            f"**{source.campaign_name}**: {share:.0%} of the {len(state):,} leads this job "
+            f"keeps suppressed, above max_release_fraction={max_release_fraction:.0%}. Their "
+            "phones are no longer on the do-not-call table; an export that lost rows looks "
+            "the same. Set approve to true to release them.",
+            guards.approval_timeout_seconds,
+            f"the release of {len(release):,} of {len(state):,} suppressed leads",
+        )
     if not release.empty:
         release_key = derived_run_key(key, "unsuppress")
         table = frame_to_target_table(
@@ -467,33 +489,59 @@ def suppress_campaign(
         selected=suppressed.total_leads,
         updated=suppressed.updated,
         unsuppressed=released.updated if released else 0,
-        message="; ".join(r.message for r in (suppressed, released) if r is not None),
+        message="; ".join(
+            [r.message for r in (suppressed, released) if r is not None]
+            + ([release_note] if release_note else [])
+        ),
     )
 
 
-def _dnc_phones(dnc: TargetTable | None, phones: list[str] | None) -> tuple[list[str], str]:
-    """The normalised DNC phones and a note on what was skipped."""
+class DncRow(BaseModel):
+    """A row of the do-not-call input that could not be read as a phone number."""
+
+    row: int = Field(description="Spreadsheet row (header = 1), or position in `phones` (1 = first).")
+    value: Any = None
+    reason: str
+
+
+class DncUnreadable(NightlyFailed):
+    """Rows of the do-not-call input could not be read: the readable ones were suppressed,
+    and nothing was released, since an unreadable row may hold a number still on the list."""
+
+    def __init__(self, message: str, outcomes: list[CampaignOutcome], rows: list[DncRow]) -> None:
+        super().__init__(message, outcomes)
+        self.rows = rows
+
+
+def _unreadable_text(rows: list[DncRow], limit: int = 20) -> str:
+    shown = "; ".join(f"row {r.row} {r.value!r}: {r.reason}" for r in rows[:limit])
+    more = f" (+{len(rows) - limit} more)" if len(rows) > limit else ""
+    return f"{len(rows)} unreadable rows: {shown}{more}"
+
+
+def _dnc_phones(
+    dnc: TargetTable | None, phones: list[str | int | float] | None
+) -> tuple[list[str], list[DncRow], str]:
+    """(readable phones, unreadable rows, a note): one reading (`read_phone`) for both
+    inputs, so a list and a file holding the same cells behave the same."""
     if (dnc is None) == (phones is None):
         raise ValueError("give exactly one of `dnc` (a table of phones) and `phones` (a list)")
     if phones is not None:
-        values = [p for p in map(_phone_or_none, phones) if p]
-        bad = [raw for raw in phones if _phone_or_none(raw) is None]
-        if bad:
-            raise ValueError(f"not phone numbers: {bad[:20]}")
-        return list(dict.fromkeys(values)), f"{len(values)} phones given"
+        values: list[str] = []
+        bad: list[DncRow] = []
+        for position, raw in enumerate(phones, start=1):
+            try:
+                values.append(read_phone(raw))
+            except ValueError as exc:
+                bad.append(DncRow(row=position, value=raw, reason=str(exc)))
+        values = list(dict.fromkeys(values))
+        return values, bad, f"{len(values)} phones given"
     assert dnc is not None
     if TargetKey(dnc.key) is not TargetKey.PHONE:
         raise ValueError(f"the DNC table must hold phones (key leadPhone), not {dnc.key}")
     keys = load_target_table(dnc)
-    note = f"{len(keys.values)} phones in {dnc.path}"
-    if keys.malformed:
-        first = keys.malformed[0]
-        note += (
-            f"; {len(keys.malformed)} malformed rows skipped (first: row {first['row']} "
-            f"{first['value']!r}: {first['reason']})"
-        )
-        get_run_logger().warning("DNC table: %s", note)
-    return [str(v) for v in keys.values], note
+    bad = [DncRow(row=m["row"], value=m["value"], reason=m["reason"]) for m in keys.malformed]
+    return [str(v) for v in keys.values], bad, f"{len(keys.values)} phones in {dnc.path}"
 
 
 @flow(
@@ -505,8 +553,9 @@ def _dnc_phones(dnc: TargetTable | None, phones: list[str] | None) -> tuple[list
 def nightly_suppress(
     campaigns: Campaigns,
     dnc: TargetTable | None = None,
-    phones: list[str] | None = None,
+    phones: list[str | int | float] | None = None,
     allow_empty_dnc: bool = False,
+    max_release_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5,
     guards: Guards | None = None,
     options: RunOptions | None = None,
 ) -> list[CampaignOutcome]:
@@ -524,6 +573,13 @@ def nightly_suppress(
         phones: The do-not-call phone numbers as a list. Give this or `dnc`.
         allow_empty_dnc: An empty table releases every lead the job suppressed; refused
             unless this is set, since an empty export is more often a broken one.
+        max_release_fraction: A release of more than this share of the leads the job keeps
+            suppressed in a campaign waits for approval in the Prefect UI.
+
+    Fails closed: if any row of the table (or item of `phones`) cannot be read as a phone
+    number, the readable ones are still suppressed but nothing is released on that run
+    (an unreadable row may hold a number that is still on the list), and the run ends
+    Failed listing the unreadable rows.
         guards: Refusals checked per campaign before any write.
         options: Chunking, concurrency, dry run; run_key makes a re-run resume every campaign.
     """
@@ -534,12 +590,24 @@ def nightly_suppress(
             "nightly_suppress records the leads it suppressed only after a verified run; "
             "run it with options.verify=True"
         )
-    values, note = _dnc_phones(dnc, phones)
+    values, unreadable, note = _dnc_phones(dnc, phones)
+    if not values and unreadable:
+        raise DncUnreadable(
+            f"the do-not-call input holds no readable phone number ({_unreadable_text(unreadable)}); "
+            "nothing was suppressed or released",
+            [],
+            unreadable,
+        )
     if not values and not allow_empty_dnc:
         raise ValueError(
             "the do-not-call table holds no phone number: that would release every lead this "
             "job suppressed. Set allow_empty_dnc=True if the list really is empty."
         )
+    blocked = None
+    if unreadable:
+        blocked = f"the do-not-call input has {_unreadable_text(unreadable)}"
+        get_run_logger().error("%s; nothing is released on this run", blocked)
+        note += f"; {_unreadable_text(unreadable)}: NOTHING RELEASED"
     base_key = base_run_key(options)
     table = frame_to_target_table(
         pd.DataFrame({"leadPhone": pd.Series(values, dtype="string")}),
@@ -556,8 +624,27 @@ def nightly_suppress(
             dnc_path=table.path,
             guards=guards,
             options=options.model_copy(update={"run_key": key}),
+            release_blocked=blocked,
+            max_release_fraction=max_release_fraction,
         )
 
     outcomes = _run_each(resolved, base_key, run_one)
-    _finish("nightly-suppress", base_key, outcomes, f"Do-not-call list: {note}.")
+    try:
+        _finish("nightly-suppress", base_key, outcomes, f"Do-not-call list: {note}.")
+    except NightlyFailed as exc:
+        if unreadable:
+            raise DncUnreadable(
+                f"{exc}; and the do-not-call input has {_unreadable_text(unreadable)}: the "
+                "readable phones were suppressed, nothing was released",
+                outcomes,
+                unreadable,
+            ) from None
+        raise
+    if unreadable:
+        raise DncUnreadable(
+            f"the do-not-call input has {_unreadable_text(unreadable)}: the readable phones "
+            "were suppressed, nothing was released. Fix those rows and run again",
+            outcomes,
+            unreadable,
+        )
     return outcomes

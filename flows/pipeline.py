@@ -6,7 +6,6 @@ with the same run key reuses the journalled plan and skips the chunks already do
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +25,7 @@ from engage_voice.models import (
     MoveToCampaign,
     SearchCriteria,
 )
-from tasks import reporting, steps
+from tasks import preflight, reporting, steps
 from tasks.export import read_lead_ids
 from tasks.journal import RunJournal, RunKeyConflictError
 from tasks.models import (
@@ -44,6 +43,7 @@ from tasks.models import (
 from tasks.planning import (
     GuardRefusal,
     NotApproved,
+    approval_reasons,
     base_criteria,
     build_plan,
     check_guards,
@@ -108,26 +108,36 @@ def _rename(plan: Plan) -> None:
         get_run_logger().debug("could not rename the flow run: %s", exc)
 
 
-def _approve(plan: Plan, guards: Guards) -> None:
+def ask_approval(description: str, timeout: int, what: str) -> None:
+    """Pause the flow run until an operator answers the form; `NotApproved` unless they
+    approve. Nothing may be written before this returns."""
     logger = get_run_logger()
-    description = (
-        f"**{plan.action.action}** on **{plan.total_leads:,}** leads of "
-        f"**{plan.source.campaign_name}** ({plan.campaign_total:,} in the campaign), "
-        f"in {len(plan.chunks)} chunks. Parameters: `{plan.action.param_map() or '-'}`. "
-        "This cannot be undone completely. Set approve to true to proceed."
-    )
     logger.warning("waiting for approval: %s", description)
     answer = pause_flow_run(
         wait_for_input=Approval.with_initial_data(description=description, approve=False),
-        timeout=guards.approval_timeout_seconds,
+        timeout=timeout,
         poll_interval=APPROVAL_POLL_SECONDS,
     )
     if not answer.approve:
         raise NotApproved(
-            f"{plan.action.action} on {plan.total_leads:,} leads was not approved"
-            + (f": {answer.reason}" if answer.reason else "")
+            f"{what} was not approved" + (f": {answer.reason}" if answer.reason else "")
         )
     logger.info("approved%s", f": {answer.reason}" if answer.reason else "")
+
+
+def _approve(plan: Plan, guards: Guards) -> None:
+    description = (
+        f"**{plan.action.action}** on **{plan.total_leads:,}** leads of "
+        f"**{plan.source.campaign_name}** ({plan.campaign_total:,} in the campaign), "
+        f"in {len(plan.chunks)} chunks. Parameters: `{plan.action.param_map() or '-'}`. "
+        f"Approval is asked because: {'; '.join(approval_reasons(plan, guards))}. "
+        "This cannot be undone completely. Set approve to true to proceed."
+    )
+    ask_approval(
+        description,
+        guards.approval_timeout_seconds,
+        f"{plan.action.action} on {plan.total_leads:,} leads",
+    )
 
 
 def _destination(action: ActionParams, source: ResolvedCampaign) -> ResolvedCampaign | None:
@@ -338,11 +348,13 @@ def _run_locked(
             )
             logger.info(report.message)
             return report
+        preflight.check_dates(plan.action)  # a callback time may have passed since
         logger.info("resuming run %s from its journal (%s chunks)", run_key, len(plan.chunks))
-        baseline = json.loads((journal.dir / "baseline.json").read_text())
+        baseline = journal.read_baseline()
     else:
         source = steps.resolve_campaign(selection.source)
         destination = _destination(action, source)
+        preflight.check_action(shared_client(), action, source, destination)
         selected = steps.select_leads(selection, source, str(journal.root), run_key, predicate)
         plan = build_plan(
             run_key=run_key,
@@ -353,12 +365,16 @@ def _run_locked(
             lead_ids=read_lead_ids(selected["lead_ids_path"]),
             chunk_size=options.chunk_size,
             campaign_total=selected["campaign_total"],
+            scope_total=selected["scope_total"],
             selection=selection,
             target_report=selected["target_report"],
             destination=destination,
         )
         plan.selection_key = selection_key(selection)
         reporting.plan_artifact(plan, options.dry_run)
+        if plan.target_report:
+            log_target = logger.warning if plan.target_report.get("malformed") else logger.info
+            log_target("target table: %s", plan.target_report.get("summary", ""))
         logger.info(
             "plan: %s on %s of %s leads in %s chunks",
             plan.action.action,
@@ -367,7 +383,10 @@ def _run_locked(
             len(plan.chunks),
         )
         if plan.total_leads == 0:
-            report = _report(plan, options, journal, [], [], "nothing to do: no lead matched")
+            why = "no lead matched"
+            if plan.target_report:
+                why += f" the target table ({plan.target_report.get('summary', '')})"
+            report = _report(plan, options, journal, [], [], f"nothing to do: {why}")
             logger.info(report.message)
             reporting.report_artifacts(report)
             return report
@@ -391,8 +410,7 @@ def _run_locked(
             _approve(plan, guards)
         baseline = _baseline(plan)
         # The baseline first: a plan without it could never be resumed.
-        journal.dir.mkdir(parents=True, exist_ok=True)
-        (journal.dir / "baseline.json").write_text(json.dumps(baseline))
+        journal.write_baseline(baseline)
         journal.write_plan(plan)
 
     _rename(plan)
@@ -475,7 +493,6 @@ def _refresh_dialer(
         journal_dir=str(journal.dir),
     )
     if not options.dry_run:
-        journal.dir.mkdir(parents=True, exist_ok=True)
         journal.write_report(report)
     reporting.report_artifacts(report)
     if not report.ok:
@@ -504,4 +521,5 @@ def _report(
         run_verifications=run_checks,
         message=message,
         journal_dir=str(journal.dir),
+        target_report=plan.target_report,
     )

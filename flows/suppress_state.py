@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.private import private_dir
 from tasks.runtime import journal_root
 
 SCHEMA = pa.schema(
@@ -51,7 +52,7 @@ def read_state(path: Path) -> pd.DataFrame:
 
 
 def write_state(path: Path, frame: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     table = pa.Table.from_pandas(
         frame[SCHEMA.names].sort_values("leadId"), schema=SCHEMA, preserve_index=False
     )

@@ -51,6 +51,7 @@ from tasks.models import (
     TargetTable,
 )
 from tasks.planning import GuardRefusal
+from tasks.private import private_bytes, private_dir, private_file
 from tasks.runtime import journal_root, shared_client
 from tasks.undo import (
     MAX_UNDO_KEY,
@@ -164,10 +165,10 @@ def _journalled_plan(undo_dir: Path, journal: RunJournal) -> UndoPlan:
 def _target_table(undo_dir: Path, name: str, lead_ids: list[int]) -> TargetTable:
     path = undo_dir / "targets" / f"{name}.parquet"
     if not path.exists():  # a resumed undo keeps the ids it started with
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_name(f".{path.name}.tmp")
         pd.DataFrame({"leadId": pd.array(lead_ids, dtype="int64")}).to_parquet(tmp, index=False)
-        tmp.replace(path)
+        private_file(tmp).replace(path)
     return TargetTable(path=str(path), key=TargetKey.LEAD_ID)
 
 
@@ -722,7 +723,8 @@ def undo_run(
     )
     report.message = _message(report, plan)
     if not dry_run:
-        (undo_dir / "report.json").write_text(report.model_dump_json(indent=2))
+        private_dir(undo_dir)
+        private_bytes(undo_dir / "report.json", report.model_dump_json(indent=2).encode())
         if plan.groups:
             _rename_run(f"undo · {run_key} · {report.restored:,} restored")
     _artifact(report)

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -75,11 +76,15 @@ def verification_table(report: RunReport) -> Table:
 
 def report_summary(report: RunReport) -> str:
     verdict = "[green]verified[/]" if report.ok else "[bold red]NOT verified[/]"
-    return (
+    text = (
         f"[bold]{report.flow}[/] {report.action} · {report.total_leads:,} leads selected of "
         f"{report.campaign_total:,} · {report.chunks} chunks · {report.updated:,} updated · "
         f"{report.deleted:,} deleted · {verdict}\n  {report.message}\n  journal: {report.journal_dir}"
     )
+    if report.target_report:
+        # Escaped: a malformed cell is the user's text, not rich markup.
+        text += f"\n  target table: {escape(str(report.target_report.get('summary', '')))}"
+    return text
 
 
 def print_result(console: Console, result: Any) -> None:

@@ -10,6 +10,7 @@ copies that only partly show), nothing is resent and the chunk is reported ambig
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from engage_voice import (
@@ -26,6 +27,7 @@ from engage_voice.models import (
     LeadActionResult,
     MoveToCampaign,
 )
+from engage_voice.transport import compute_backoff, retry_budget_seconds
 
 from .journal import RunJournal
 from .models import ChunkOutcome, ChunkStatus, Plan
@@ -44,7 +46,14 @@ from .verification import (
 
 log = logging.getLogger("leads.execution")
 
-MAX_AMBIGUOUS_ROUNDS = 3
+# Ambiguous writes whose state could be read back but that keep failing: a bound on the
+# rounds as well as on the time, so a zero backoff setting cannot spin.
+MAX_AMBIGUOUS_ROUNDS = 12
+
+
+class _Deferred(Exception):
+    """The write kept failing but the read-back proves which leads it did not reach: those
+    are left for a later run with the same run key, not reported as failed."""
 
 
 def _is_copy(params: object) -> bool:
@@ -153,6 +162,8 @@ def execute_chunk(
             notes.append(f"resumed: {note}")
         result: LeadActionResult | None = None
         rounds = 0
+        waited = 0.0
+        budget = retry_budget_seconds(client.settings)
         while to_send:
             criteria = plan.base_criteria.and_lead_ids(to_send)
             journal.mark_sent(index, key, to_send, phones_in_target=phones_before)
@@ -162,10 +173,25 @@ def execute_chunk(
             except AmbiguousWriteError as exc:
                 rounds += 1
                 log.warning("chunk %s: ambiguous write (%s); checking state", index + 1, exc)
-                if rounds >= MAX_AMBIGUOUS_ROUNDS:
-                    raise _Unresolvable(f"{rounds} ambiguous writes in a row: {exc}") from exc
+                # The read-back decides; a burst of 5xx is then a transient failure, not
+                # ambiguity: resend what it proves unapplied, with the client's backoff.
                 to_send, note = _still_to_send(client, plan, journal, index, params, before, target)
                 notes.append(f"ambiguous write: {note}")
+                if not to_send:
+                    continue
+                delay = compute_backoff(
+                    rounds,
+                    initial=client.settings.backoff_initial,
+                    cap=client.settings.backoff_max,
+                )
+                if waited + delay > budget or rounds >= MAX_AMBIGUOUS_ROUNDS:
+                    raise _Deferred(
+                        f"the write failed {rounds} times in {waited:.1f} s ({exc}); the "
+                        f"read-back proves {len(to_send)} leads were not changed: re-run with "
+                        f"run key {plan.run_key!r} to retry them"
+                    ) from exc
+                waited += delay
+                time.sleep(delay)
                 continue
             outcome.updated += sent.lead_update_count
             outcome.deleted += sent.lead_delete_count
@@ -178,6 +204,9 @@ def execute_chunk(
             break
     except _Unresolvable as exc:
         outcome.status = ChunkStatus.AMBIGUOUS
+        outcome.error = str(exc)
+    except _Deferred as exc:
+        outcome.status = ChunkStatus.DEFERRED
         outcome.error = str(exc)
     except (ActionFailedError, InvalidRequestError) as exc:
         outcome.status = ChunkStatus.FAILED

@@ -30,6 +30,7 @@ from tasks.frames import (
     rows_to_frame,
 )
 from tasks.models import Condition
+from tasks.private import private_dir
 
 __all__ = ["FrameSummary", "read_lead_ids", "stream_to_csv", "stream_to_parquet"]
 
@@ -51,7 +52,7 @@ class FrameSummary(BaseModel):
 def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path beside `path`, renamed onto it only when the block succeeds."""
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(final.parent)
     # Same directory, so the rename is atomic (never a copy across file systems).
     fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
     os.close(fd)

@@ -27,6 +27,7 @@ from engage_voice.models import LeadRow
 
 from .frames import rows_to_frame
 from .models import ChunkOutcome, Plan, RunReport
+from .private import private_bytes, private_dir, private_file
 
 
 class RunKeyConflictError(ValueError):
@@ -39,9 +40,9 @@ class RunInProgressError(RuntimeError):
 
 def write_new(path: Path, data: bytes) -> bool:
     """Create `path` atomically; False (and nothing written) when it already exists."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    private_bytes(tmp, data)
     try:
         os.link(tmp, path)  # fails if path exists: no silent overwrite, even across processes
     except FileExistsError:
@@ -65,8 +66,9 @@ class RunJournal:
     def exclusive(self) -> Iterator[None]:
         """Hold the run key for the whole run: two live runs of one key would both see a
         chunk unsent and both send it. An OS lock, so a crashed holder never blocks."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "run.lock", "a+") as handle:
+        private_dir(self.dir)
+        fd = os.open(self.dir / "run.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -92,7 +94,7 @@ class RunJournal:
         return Plan.model_validate_json(self.plan_path.read_text())
 
     def write_plan(self, plan: Plan) -> None:
-        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.chunks_dir)
         if not write_new(self.plan_path, plan.model_dump_json(indent=2).encode()):
             existing = self.read_plan()
             if existing.fingerprint != plan.fingerprint:
@@ -110,6 +112,18 @@ class RunJournal:
     def record_created_list(self, list_id: int) -> None:
         write_new(self.dir / "destination.json", json.dumps({"list_id": list_id}).encode())
 
+    def write_baseline(self, baseline: dict[str, int]) -> None:
+        """Counts before the first write (the run-level proof's starting point)."""
+        private_dir(self.dir)
+        write_new(self.dir / "baseline.json", json.dumps(baseline).encode())
+
+    def read_baseline(self) -> dict[str, int]:
+        return json.loads((self.dir / "baseline.json").read_text())
+
+    def prepare(self) -> None:
+        """Create the run's directory (private) before anything is written into it."""
+        private_dir(self.dir)
+
     @property
     def targets_path(self) -> Path:
         return self.dir / "targets.parquet"
@@ -124,12 +138,13 @@ class RunJournal:
 
     def write_before_image(self, index: int, rows: Sequence[LeadRow]) -> bool:
         """Persist the chunk's prior state; keeps an earlier image (False) if there is one."""
-        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.chunks_dir)
         path = self.before_image_path(index)
         if path.exists():
             return False
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         rows_to_frame(rows).to_parquet(tmp, index=False)
+        private_file(tmp)
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -169,7 +184,7 @@ class RunJournal:
         self, index: int, key: str, lead_ids: Sequence[int], **extra: object
     ) -> None:
         """Record the intent to send, before sending: a crash after this line is ambiguous."""
-        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.chunks_dir)
         n = self.sent_count(index) + 1
         body = json.dumps(
             {"key": key, "attempt": n, "lead_ids": list(lead_ids), **extra}
@@ -182,7 +197,7 @@ class RunJournal:
         return json.loads(files[0].read_text()) if files else None
 
     def write_outcome(self, outcome: ChunkOutcome) -> None:
-        self.chunks_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.chunks_dir)
         n = len(self._numbered(outcome.index, "outcome")) + 1
         body = outcome.model_dump_json(indent=2).encode()
         while not write_new(self._chunk(outcome.index, f"outcome-{n}.json"), body):
@@ -204,7 +219,8 @@ class RunJournal:
     def write_report(self, report: RunReport) -> Path:
         path = self.dir / "report.json"
         tmp = path.with_name(".report.json.tmp")
-        tmp.write_text(report.model_dump_json(indent=2))
+        private_dir(self.dir)
+        private_bytes(tmp, report.model_dump_json(indent=2).encode())
         tmp.replace(path)  # the report is a summary, rewritten by each re-run
         return path
 

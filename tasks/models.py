@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from engage_voice.models import ActionParams, SearchCriteria
 
-RUN_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# \A...\Z, not ^...$: `$` also matches before a trailing newline, and a key is a path.
+RUN_KEY = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 
 
 class _Param(BaseModel):
@@ -101,11 +102,17 @@ class LeadSelection(_Param):
 
 
 class Guards(_Param):
-    """Refusals checked before any write."""
+    """Refusals checked before any write, decided on the counts RingCX reports.
+
+    A selection is judged by what it selects, never by how it is worded: one that selects
+    every lead of its campaign (or of every list it names) is a whole-campaign selection,
+    whatever criteria, conditions or target table produced it.
+    """
 
     whole_campaign: bool = Field(
         False,
-        description="Allow a selection that does not narrow below the whole campaign.",
+        description="Allow a selection of every lead of the campaign (or of every named "
+        "list), as counted by RingCX.",
     )
     max_leads: int | None = Field(100_000, ge=1, description="Refuse more leads than this.")
     max_fraction_of_campaign: float | None = Field(
@@ -115,7 +122,14 @@ class Guards(_Param):
         1000,
         ge=0,
         description="Destructive actions (DELETE, CANCEL, MOVE) on more leads than this wait "
-        "for approval in the Prefect UI. None: never ask.",
+        "for approval in the Prefect UI. None: no count rule.",
+    )
+    approval_fraction: float | None = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Destructive actions on more than this share of the campaign wait for "
+        "approval at any size. None: no share rule.",
     )
     approval_timeout_seconds: int = Field(3600, ge=10)
 
@@ -172,6 +186,9 @@ class Plan(BaseModel):
     created_at: datetime
     conditions: list[Condition] = Field(default_factory=list)
     target_report: dict[str, Any] | None = None
+    scope_total: int | None = Field(
+        None, description="Leads in the named lists when lists were named (else None)."
+    )
     destination: ResolvedCampaign | None = None
     selection_key: str | None = Field(
         None, description="Hash of the selection, so a run key is never reused for another."
@@ -211,6 +228,9 @@ class ChunkStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     AMBIGUOUS = "ambiguous"
+    # Not applied (proven by read-back) after transient failures: a re-run with the same
+    # run key sends it again.
+    DEFERRED = "deferred"
 
 
 class Verification(BaseModel):
@@ -261,6 +281,11 @@ class RunReport(BaseModel):
     run_verifications: list[Verification] = Field(default_factory=list)
     message: str = ""
     journal_dir: str | None = None
+    target_report: dict[str, Any] | None = Field(
+        None,
+        description="How a target table matched: rows read, matched, unmatched, malformed, "
+        "duplicates folded (its `summary` is one line of all of it).",
+    )
 
     @model_validator(mode="after")
     def _sorted(self) -> RunReport:

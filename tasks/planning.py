@@ -15,7 +15,8 @@ from .export import read_lead_ids, stream_to_parquet
 from .frames import check_conditions
 from .journal import RunJournal
 from .models import ChunkSpec, Guards, LeadSelection, Plan, ResolvedCampaign
-from .targets import load_target_table, match_targets
+from .private import private_file
+from .targets import TargetKeys, load_target_table, match_targets
 
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
 
@@ -38,6 +39,25 @@ class TooLargeShare(GuardRefusal):
 
 class NotApproved(GuardRefusal):
     pass
+
+
+class EmptyTargetTable(GuardRefusal):
+    """A target table without one usable key: an empty or broken export, not "no work"."""
+
+    def __init__(self, keys: TargetKeys) -> None:
+        self.keys = keys
+        if keys.malformed:
+            shown = "; ".join(
+                f"row {m['row']} {m['value']!r}: {m['reason']}" for m in keys.malformed[:10]
+            )
+            more = f" (+{len(keys.malformed) - 10} more)" if len(keys.malformed) > 10 else ""
+            detail = f"all {len(keys.malformed)} rows are malformed: {shown}{more}"
+        else:
+            detail = "it has no data row"
+        super().__init__(
+            f"the target table (column {keys.column!r}) holds no usable {keys.key.value}: "
+            f"{detail}. Nothing was done"
+        )
 
 
 def base_criteria(selection: LeadSelection, source: ResolvedCampaign) -> SearchCriteria:
@@ -64,29 +84,46 @@ def narrows(selection: LeadSelection, criteria: SearchCriteria) -> bool:
     return bool(criteria.narrowing_fields() or selection.conditions or selection.targets)
 
 
+def scope_counts(client: SyncEngageClient, source: ResolvedCampaign) -> tuple[int, int | None]:
+    """(leads in the campaign, leads in the named lists or None): what the guards compare
+    a selection with. Counted by RingCX, so a filter that keeps everything is seen as such."""
+    campaign_total = client.count_leads(
+        SearchCriteria(campaign_id=source.campaign_id), source.account_id
+    )
+    scope_total = None
+    if source.list_ids:
+        scope_total = client.count_leads(
+            SearchCriteria(campaign_id=source.campaign_id, list_ids=source.list_ids),
+            source.account_id,
+        )
+    return campaign_total, scope_total
+
+
 def select_leads(
     client: SyncEngageClient,
     selection: LeadSelection,
     source: ResolvedCampaign,
     journal: RunJournal,
     predicate: Predicate | None = None,
-) -> tuple[SearchCriteria, list[int], int, dict | None]:
+) -> tuple[SearchCriteria, list[int], tuple[int, int | None], dict | None]:
     """Search (or match a target table), filter in pandas, and persist the selected leads.
 
-    Returns (criteria, lead ids, campaign total, target-table report). Page by page into a
-    Parquet file, so memory stays bounded by one page whatever the campaign size.
+    Returns (criteria, lead ids, (campaign total, named lists' total), target-table
+    report). Page by page into a Parquet file, so memory stays bounded by one page
+    whatever the campaign size.
     """
     conditions = check_conditions(selection.conditions)
     criteria = base_criteria(selection, source)
-    campaign_total = client.count_leads(
-        SearchCriteria(campaign_id=source.campaign_id), source.account_id
-    )
     report = None
-    journal.dir.mkdir(parents=True, exist_ok=True)
-    if selection.targets is not None:
-        keys = load_target_table(selection.targets)
+    keys = load_target_table(selection.targets) if selection.targets is not None else None
+    if keys is not None and not keys.values:
+        raise EmptyTargetTable(keys)
+    totals = scope_counts(client, source)
+    journal.prepare()
+    if keys is not None:
         match, rows = match_targets(client, source.account_id, criteria, keys)
         report = match.model_dump(mode="json")
+        report["summary"] = match.summary()
         pages = [rows] if rows else []
     else:
         pages = client.search_leads(criteria, source.account_id)
@@ -95,8 +132,9 @@ def select_leads(
         frame = pd.read_parquet(journal.targets_path)
         mask = predicate(frame)
         frame[mask.astype(bool)].to_parquet(journal.targets_path, index=False)
+        private_file(journal.targets_path)
     ids = read_lead_ids(journal.targets_path)
-    return criteria, ids, campaign_total, report
+    return criteria, ids, totals, report
 
 
 def build_plan(
@@ -109,6 +147,7 @@ def build_plan(
     lead_ids: list[int],
     chunk_size: int,
     campaign_total: int,
+    scope_total: int | None = None,
     selection: LeadSelection | None = None,
     target_report: dict | None = None,
     destination: ResolvedCampaign | None = None,
@@ -127,6 +166,7 @@ def build_plan(
         chunks=chunks,
         total_leads=len(ids),
         campaign_total=campaign_total,
+        scope_total=scope_total,
         created_at=datetime.now(UTC),
         conditions=list(selection.conditions) if selection else [],
         target_report=target_report,
@@ -134,14 +174,44 @@ def build_plan(
     )
 
 
+def whole_scope(plan: Plan) -> str | None:
+    """What the selection covers entirely, judged on RingCX's counts (None: it narrows).
+
+    Counts are compared with >=: leads added between the count and the search must not
+    make a whole-campaign selection look narrower than the campaign.
+    """
+    source = plan.source
+    if plan.total_leads >= plan.campaign_total:
+        return (
+            f"every lead of campaign {source.campaign_name!r} ({plan.total_leads:,} of "
+            f"{plan.campaign_total:,})"
+        )
+    if plan.scope_total is not None and plan.total_leads >= plan.scope_total:
+        lists = ", ".join(repr(n) for n in source.list_names) or str(source.list_ids)
+        return (
+            f"every lead of the named lists {lists} of campaign {source.campaign_name!r} "
+            f"({plan.total_leads:,} of {plan.scope_total:,})"
+        )
+    return None
+
+
 def check_guards(plan: Plan, selection: LeadSelection, guards: Guards) -> None:
     """Raise a `GuardRefusal` naming the guard and the numbers; return when the plan may run."""
-    if not narrows(selection, plan.base_criteria) and not guards.whole_campaign:
-        raise WholeCampaignRefused(
-            f"the selection does not narrow below campaign {plan.source.campaign_name!r} "
-            f"({plan.total_leads:,} of {plan.campaign_total:,} leads): add criteria, "
-            "conditions or a target table, or set whole_campaign=True"
-        )
+    if not guards.whole_campaign:
+        covered = whole_scope(plan)
+        if covered is not None:
+            raise WholeCampaignRefused(
+                f"the selection selects {covered}, whatever its filter says; narrow it "
+                "(criteria, conditions, a target table), or set whole_campaign=True to act "
+                "on all of them"
+            )
+        if not narrows(selection, plan.base_criteria):
+            raise WholeCampaignRefused(
+                f"the selection has no filter: it names the whole campaign "
+                f"{plan.source.campaign_name!r} ({plan.total_leads:,} of "
+                f"{plan.campaign_total:,} leads found): add criteria, conditions or a target "
+                "table, or set whole_campaign=True"
+            )
     if guards.max_leads is not None and plan.total_leads > guards.max_leads:
         raise TooManyLeads(
             f"{plan.total_leads:,} leads selected, above max_leads={guards.max_leads:,}"
@@ -155,9 +225,24 @@ def check_guards(plan: Plan, selection: LeadSelection, guards: Guards) -> None:
             )
 
 
+def approval_reasons(plan: Plan, guards: Guards) -> list[str]:
+    """Why this plan must wait for an operator's approval (empty: it need not)."""
+    if not plan.action.is_destructive:
+        return []
+    reasons = []
+    if guards.approval_threshold is not None and plan.total_leads > guards.approval_threshold:
+        reasons.append(
+            f"{plan.total_leads:,} leads, above approval_threshold={guards.approval_threshold:,}"
+        )
+    if guards.approval_fraction is not None:
+        share = plan.total_leads / plan.campaign_total if plan.campaign_total else 1.0
+        if share > guards.approval_fraction:
+            reasons.append(
+                f"{share:.1%} of the campaign, above approval_fraction="
+                f"{guards.approval_fraction:.0%}"
+            )
+    return reasons
+
+
 def needs_approval(plan: Plan, guards: Guards) -> bool:
-    return (
-        plan.action.is_destructive
-        and guards.approval_threshold is not None
-        and plan.total_leads > guards.approval_threshold
-    )
+    return bool(approval_reasons(plan, guards))

@@ -154,6 +154,8 @@ def summary_markdown(report: RunReport) -> str:
         f"| dry run | {report.dry_run} |",
         f"| journal | `{report.journal_dir}` |",
     ]
+    if report.target_report:
+        lines += ["", "## Target table", "", str(report.target_report.get("summary", ""))]
     if report.discrepancies:
         lines += ["", "## Discrepancies", ""]
         for v in report.discrepancies:

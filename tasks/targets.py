@@ -16,7 +16,9 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from engage_voice.models import LeadRow, SearchCriteria
 from tasks.models import TargetKey, TargetTable
+from tasks.private import private_dir
 
 __all__ = [
     "KEY_ALIASES",
@@ -39,11 +42,16 @@ __all__ = [
     "load_target_table",
     "match_targets",
     "normalize_key",
+    "read_phone",
 ]
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
+# Lead ids are int32 in the spec (`leadId`, `leadIds`): a larger id can name no lead, and
+# sending it would be a 400 for the whole batch (or, worse, a wrapped number).
+MAX_LEAD_ID = 2**31 - 1
+SHOWN_UNMATCHED = 20
 
 # Column names accepted for each key when the table does not name its column; compared
 # case-, space-, '_'- and '-'-insensitively. The key's wire name comes first.
@@ -70,6 +78,7 @@ class TargetKeys(BaseModel):
         description="{row, value, reason}; row is the spreadsheet row (header = 1).",
     )
     duplicates: int = Field(0, description="Rows repeating a key of an earlier row.")
+    rows: int = Field(0, description="Data rows read (blank lines not counted).")
     column: str | None = Field(None, description="The column the keys were read from.")
 
 
@@ -112,18 +121,89 @@ def normalize_key(key: TargetKey, value: Any) -> str | int:
             raise ValueError("not a whole number")
         if number <= 0:
             raise ValueError("not a positive lead id")
+        if number > MAX_LEAD_ID:
+            raise ValueError(f"above the largest lead id the API takes ({MAX_LEAD_ID})")
         return number
-    text = str(value).strip()
     if key is TargetKey.EXTERN_ID:
-        return text
+        return str(value).strip()
+    return read_phone(value)
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-.()/\u00a0\u2007\u202f\u2010-\u2015]")
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+_FLOAT_TEXT = re.compile(r"^\d+\.0+$")
+_EXCEL_FORMULA_TEXT = re.compile(r'^="(.*)"$')
+MIN_PHONE_DIGITS = 10
+MAX_PHONE_DIGITS = 15  # E.164
+
+
+def read_phone(value: Any) -> str:
+    """The one reading of a phone number, for target tables, DNC tables and `phones=` lists:
+    its digits (a US number without its leading 1), or ValueError saying why the cell
+    cannot be read. Never a guess: a cell that could be two numbers is refused.
+
+    Read: text with any separators (spaces, no-break spaces, dashes, dots, brackets,
+    slashes), `+1`, `001` and `00` prefixes, full-width digits, whole numbers (a
+    spreadsheet's number format: 2125550100, 2125550100.0, "2125550100.0"), and the
+    text-forcing forms spreadsheet exports use (`'2125550100`, `="2125550100"`).
+    Refused: scientific notation (2.12555E+09 has lost digits), fractions, negative
+    numbers, letters (extensions: "x12"), several numbers in one cell, fewer than 10 or
+    more than 15 digits.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            raise ValueError("not a whole number")
+        value = int(value)
+    if _is_blank(value):
+        raise ValueError("blank")
+    if isinstance(value, bool):
+        raise ValueError("true/false is not a phone number")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise ValueError("a fraction is not a phone number")
+        value = int(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a negative number is not a phone number")
+        text = str(value)
+    elif isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+    else:
+        raise ValueError(f"a {type(value).__name__} is not a phone number")
+    formula = _EXCEL_FORMULA_TEXT.match(text)
+    if formula:
+        text = formula.group(1).strip()
+    text = text.removeprefix("'").strip()
+    if _SCIENTIFIC.match(text):
+        raise ValueError(
+            "scientific notation (a spreadsheet number format) has lost digits; export the "
+            "column as text"
+        )
+    if _FLOAT_TEXT.match(text):
+        text = text.split(".")[0]  # a whole number written as a float: 2125550100.0
     if _PHONE_LETTERS.search(text):
         # "212-555-0100 x12" would otherwise become another number: refuse, do not guess.
         raise ValueError("letters in a phone number")
-    digits = "".join(ch for ch in text if ch.isdigit())
+    if re.search(r"[,;|&]", text):
+        raise ValueError("several numbers in one cell?")
+    plus = text.startswith("+")
+    body = _PHONE_SEPARATORS.sub("", text[1:] if plus else text)
+    if not body:
+        raise ValueError("no digits")
+    if not body.isascii() or not body.isdigit():
+        bad = sorted({ch for ch in body if not (ch.isascii() and ch.isdigit())})
+        raise ValueError(f"unexpected characters {''.join(bad)!r} in a phone number")
+    digits = body
+    if not plus and digits.startswith("00"):
+        digits = digits[2:]  # 00 is the international prefix, as +
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]  # +1 (212) 555-0100 is the US number 2125550100
-    if len(digits) < 10:
-        raise ValueError(f"{len(digits)} digits; a phone number needs at least 10")
+    if len(digits) < MIN_PHONE_DIGITS:
+        raise ValueError(f"{len(digits)} digits; a phone number needs at least {MIN_PHONE_DIGITS}")
+    if len(digits) > MAX_PHONE_DIGITS:
+        raise ValueError(f"{len(digits)} digits; a phone number has at most {MAX_PHONE_DIGITS}")
     return digits
 
 
@@ -143,7 +223,9 @@ def _collect(key: TargetKey, cells: Iterable[tuple[int, Any]], column: str) -> T
     seen: dict[str | int, None] = {}
     malformed: list[dict[str, Any]] = []
     duplicates = 0
+    rows = 0
     for row, raw in cells:
+        rows += 1
         try:
             value = normalize_key(key, raw)
         except ValueError as exc:
@@ -155,7 +237,12 @@ def _collect(key: TargetKey, cells: Iterable[tuple[int, Any]], column: str) -> T
         else:
             seen[value] = None
     return TargetKeys(
-        key=key, values=list(seen), malformed=malformed, duplicates=duplicates, column=column
+        key=key,
+        values=list(seen),
+        malformed=malformed,
+        duplicates=duplicates,
+        rows=rows,
+        column=column,
     )
 
 
@@ -280,7 +367,7 @@ def frame_to_target_table(
     data = buffer.getvalue()
     digest = hashlib.sha256(key.value.encode() + b"\0" + data).hexdigest()[:20]
     target = Path(directory) / f"targets-{key.value}-{digest}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     if not target.exists():
         fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:
@@ -309,12 +396,13 @@ class TargetMatch(BaseModel):
     beside it, not stored: this report goes into the run's plan and journal)."""
 
     key: TargetKey
+    rows_read: int = Field(0, description="Data rows of the table (blank lines not counted).")
     keys: int = Field(0, description="Distinct well-formed keys searched for.")
     lead_ids: list[int] = Field(default_factory=list)
     matched_keys: int = 0
     unmatched: list[str | int] = Field(default_factory=list)
     malformed: list[dict[str, Any]] = Field(default_factory=list)
-    duplicates: int = 0
+    duplicates: int = Field(0, description="Rows repeating an earlier row's key (folded).")
     multi_matched: dict[str, int] = Field(
         default_factory=dict, description="Key -> number of leads, for keys matching several."
     )
@@ -323,26 +411,36 @@ class TargetMatch(BaseModel):
     )
 
     def summary(self) -> str:
+        """One line for logs, artifacts and the CLI: every count, the first of each list."""
         name = self.key.value
         parts = [
-            f"{self.keys} distinct {name} keys: {self.matched_keys} matched "
-            f"{len(self.lead_ids)} leads, {len(self.unmatched)} matched none"
+            f"{self.rows_read} rows read: {self.keys} distinct {name} keys, "
+            f"{self.matched_keys} matched {len(self.lead_ids)} leads, "
+            f"{len(self.unmatched)} unmatched, {len(self.malformed)} malformed, "
+            f"{self.duplicates} duplicates folded"
         ]
         if self.unmatched:
-            shown = ", ".join(str(k) for k in self.unmatched[:5])
-            more = f" (+{len(self.unmatched) - 5} more)" if len(self.unmatched) > 5 else ""
+            shown = ", ".join(str(k) for k in self.unmatched[:SHOWN_UNMATCHED])
+            more = (
+                f" (+{len(self.unmatched) - SHOWN_UNMATCHED} more)"
+                if len(self.unmatched) > SHOWN_UNMATCHED
+                else ""
+            )
             parts.append(f"unmatched: {shown}{more}")
+        if self.malformed:
+            shown = ", ".join(
+                f"row {m['row']} {m['value']!r} ({m['reason']})"
+                for m in self.malformed[:SHOWN_UNMATCHED]
+            )
+            more = (
+                f" (+{len(self.malformed) - SHOWN_UNMATCHED} more)"
+                if len(self.malformed) > SHOWN_UNMATCHED
+                else ""
+            )
+            parts.append(f"malformed, not sent: {shown}{more}")
         if self.multi_matched:
             shown = ", ".join(f"{k} ({n} leads)" for k, n in list(self.multi_matched.items())[:5])
             parts.append(f"{len(self.multi_matched)} keys matched several leads: {shown}")
-        if self.malformed:
-            first = self.malformed[0]
-            parts.append(
-                f"{len(self.malformed)} malformed rows skipped (first: row {first['row']} "
-                f"{first['value']!r}: {first['reason']})"
-            )
-        if self.duplicates:
-            parts.append(f"{self.duplicates} duplicate rows ignored")
         if self.unexpected_rows:
             parts.append(f"{self.unexpected_rows} returned rows matched no key and were dropped")
         return "; ".join(parts)
@@ -421,6 +519,7 @@ def match_targets(
 
     match = TargetMatch(
         key=keys.key,
+        rows_read=keys.rows,
         keys=len(keys.values),
         lead_ids=list(rows),
         matched_keys=sum(1 for v in keys.values if v in hits),

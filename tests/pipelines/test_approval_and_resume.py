@@ -119,7 +119,7 @@ def test_resume_after_a_crash_acts_on_each_lead_exactly_once(engage_env, tmp_pat
         "from engage_voice.models import ManualLeads, SearchCriteria\n"
         "from flows.lead_action import lead_action\n"
         "from tasks.models import CampaignSelector, LeadSelection, RunOptions\n"
-        "lead_action(action=ManualLeads(pass_disposition='Crash drill'),\n"
+        "lead_action(action=ManualLeads(pass_disposition='Left Voicemail'),\n"
         f"  selection=LeadSelection(source=CampaignSelector(campaign={CAMPAIGN!r}),\n"
         "    criteria=SearchCriteria(lead_states=['READY'])),\n"
         f"  options=RunOptions(run_key={run_key!r}, chunk_size={chunk}, max_concurrency=2))\n"
@@ -150,7 +150,7 @@ def test_resume_after_a_crash_acts_on_each_lead_exactly_once(engage_env, tmp_pat
     engage_env.call("DELETE", "/sandbox/faults")
 
     report = lead_action(
-        action=ManualLeads(pass_disposition="Crash drill"),
+        action=ManualLeads(pass_disposition="Left Voicemail"),
         selection=_selection(lead_states=["READY"]),
         options=RunOptions(run_key=run_key, chunk_size=chunk, max_concurrency=2),
     )

@@ -76,9 +76,9 @@ CASES = [
     (UnsuppressLeads(), {"suppressed": "ONLY_SUPPRESSED"}, lambda b, a: a["suppressed"] is False),
     (DeleteLeads(), {"lead_states": ["CANCELLED", "DO-NOT-CALL"]}, lambda b, a: a is None),
     (
-        ManualLeads(pass_disposition="Callback requested", requeue=True, pass_delay_minutes=60),
+        ManualLeads(pass_disposition="Call Back Later", requeue=True, pass_delay_minutes=60),
         {"lead_states": ["READY"]},
-        lambda b, a: a["leadPasses"] == b["leadPasses"] + 1 and a["agentDispostion"] == "Callback requested",
+        lambda b, a: a["leadPasses"] == b["leadPasses"] + 1 and a["agentDispostion"] == "Call Back Later",
     ),
     (EmailLeads(email_to=["ops@example.com"]), {"lead_states": ["READY"]}, lambda b, a: a == b),
     (
@@ -100,7 +100,7 @@ def test_every_action_end_to_end_with_verification(engage_env, action, criteria,
     report = lead_action(
         action=action,
         selection=_selection(**criteria),
-        guards=Guards(approval_threshold=None),
+        guards=Guards(approval_threshold=None, approval_fraction=None),
         options=RunOptions(chunk_size=max(2, len(before) // 3)),
     )
     assert report.ok, report.discrepancies
@@ -121,7 +121,7 @@ def test_move_between_campaigns_into_a_new_list(engage_env):
     report = lead_action(
         action=MoveToCampaign(campaign_id=target, list_id=0, list_name="Moved by pipeline"),
         selection=_selection(lead_states=["READY"]),
-        guards=Guards(approval_threshold=None),
+        guards=Guards(approval_threshold=None, approval_fraction=None),
         options=RunOptions(chunk_size=max(2, len(before) // 4)),
     )
     assert report.ok, report.discrepancies
@@ -209,7 +209,7 @@ def test_faults_every_lead_ends_as_planned(engage_env):
         ],
     )
     report = lead_action(
-        action=ManualLeads(pass_disposition="Fault drill"),
+        action=ManualLeads(pass_disposition="Left Voicemail"),
         selection=_selection(lead_states=["READY"]),
         options=RunOptions(chunk_size=max(2, len(before) // 6), max_concurrency=3),
     )
@@ -438,7 +438,7 @@ def test_move_with_ignore_is_resent_after_an_ambiguous_write(engage_env):
             campaign_id=target, list_id=0, list_name="Ignore drill", duplicate_action="IGNORE"
         ),
         selection=_selection(lead_states=["READY"]),
-        guards=Guards(approval_threshold=None),
+        guards=Guards(approval_threshold=None, approval_fraction=None),
         options=RunOptions(chunk_size=5000),
     )
     assert report.ok, report.discrepancies

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from flows.nightly import NightlyFailed, nightly_reset, nightly_suppress
+from flows.nightly import DncUnreadable, NightlyFailed, nightly_reset, nightly_suppress
 from flows.suppress_state import read_state, state_path
 from tasks.models import CampaignSelector, RunOptions, TargetKey, TargetTable
 
@@ -143,7 +143,7 @@ def test_nightly_suppress_bad_input_changes_nothing(engage_env, tmp_path):
         nightly_suppress(campaigns=campaigns, phones=[])
     with pytest.raises(ValueError, match="exactly one"):
         nightly_suppress(campaigns=campaigns)
-    with pytest.raises(ValueError, match="not phone numbers"):
+    with pytest.raises(DncUnreadable, match="no readable phone number"):
         nightly_suppress(campaigns=campaigns, phones=["212-555-0100 x12"])
     with pytest.raises(ValueError, match="must hold phones"):
         nightly_suppress(
@@ -188,3 +188,83 @@ def test_nightly_suppress_records_its_finished_chunks_when_a_run_fails(engage_en
     assert 0 < len(suppressed) < len(free)
     state = read_state(state_path(ACCOUNT, PREDICTIVE))
     assert set(state["leadId"]) == suppressed
+
+
+def test_nightly_suppress_releases_nothing_when_a_row_is_unreadable(engage_env, tmp_path):
+    """A do-not-call number must never become diallable because its cell could not be
+    read: the readable rows are suppressed, nothing is released, the run fails naming the
+    rows, for a file and for a `phones=` list alike."""
+    store = engage_env.server.store
+    free = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_UNSUPPRESSED"})[:7]
+    ours, newcomer = [r["leadId"] for r in free[:6]], free[6]
+    campaigns = [CampaignSelector(campaign="My Predictive Campaign")]
+    nightly_suppress(campaigns=campaigns, phones=[r["leadPhone"] for r in free[:6]])
+    assert all(store.get_lead(i)["suppressed"] for i in ours)
+
+    # Two of ours "leave" the list, but the export also holds cells nobody can read.
+    kept = [r["leadPhone"] for r in free[2:6]] + [newcomer["leadPhone"]]
+    path = tmp_path / "dnc2.csv"
+    path.write_text("phone,name\n" + "".join(f"{p},x\n" for p in kept) + "2.12555E+09,y\n,z\n")
+    inputs = {
+        "file": {"dnc": TargetTable(path=str(path), key=TargetKey.PHONE)},
+        "list": {"phones": [*kept, "2.12555E+09", ""]},
+    }
+    for name, given in inputs.items():
+        with pytest.raises(DncUnreadable) as info:
+            nightly_suppress(campaigns=campaigns, options=RunOptions(run_key=f"dnc-{name}"), **given)
+        text = str(info.value)
+        rows = (7, 8) if name == "file" else (6, 7)
+        assert f"row {rows[0]} '2.12555E+09': scientific notation" in text, text
+        assert f"row {rows[1]}" in text and "nothing was released" in text
+        assert [r.row for r in info.value.rows] == list(rows)
+        outcome = info.value.outcomes[0]
+        assert outcome.unsuppressed == 0 and "release of 2 leads skipped" in outcome.message
+        assert all(store.get_lead(i)["suppressed"] for i in ours)  # none released
+        assert store.get_lead(newcomer["leadId"])["suppressed"]  # readable rows still act
+        artifact = _artifact_description(f"nightly-suppress-dnc-{name}")
+        assert "NOTHING RELEASED" in artifact and "2 unreadable rows" in artifact
+    state = read_state(state_path(ACCOUNT, PREDICTIVE))
+    assert set(ours) | {newcomer["leadId"]} == set(state["leadId"])
+
+
+def _artifact_description(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+        )
+    return artifact.description or ""
+
+
+def test_a_large_release_waits_for_approval(engage_env):
+    import threading
+
+    from prefect.flow_runs import resume_flow_run
+
+    from .test_approval_and_resume import _paused_run_id
+
+    store = engage_env.server.store
+    free = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_UNSUPPRESSED"})[:6]
+    ours = [r["leadId"] for r in free]
+    campaigns = [CampaignSelector(campaign="My Predictive Campaign")]
+    nightly_suppress(campaigns=campaigns, phones=[r["leadPhone"] for r in free])
+    writes = engage_env.writes()
+    box: dict = {}
+
+    def run():  # 5 of the job's 6 leads would be released: 83%, above 50%
+        try:
+            box["result"] = nightly_suppress(campaigns=campaigns, phones=[free[0]["leadPhone"]])
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    resume_flow_run(_paused_run_id(), run_input={"approve": False, "reason": "export broken?"})
+    thread.join(60)
+    error = box.get("error")
+    assert isinstance(error, NightlyFailed), box
+    assert "release of 5 of 6 suppressed leads was not approved: export broken?" in str(error)
+    assert engage_env.writes() == writes
+    assert all(store.get_lead(i)["suppressed"] for i in ours)

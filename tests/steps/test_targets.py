@@ -219,6 +219,7 @@ def test_frame_to_target_table_round_trips_with_the_same_report(tmp_path):
 def test_summary_names_every_problem():
     match = TargetMatch(
         key=PHONE,
+        rows_read=12,
         keys=9,
         lead_ids=[1, 2, 3, 4, 5, 6, 7],
         matched_keys=6,
@@ -228,11 +229,13 @@ def test_summary_names_every_problem():
         multi_matched={"3477351341": 2},
     )
     text = match.summary()
-    assert text.startswith("9 distinct leadPhone keys: 6 matched 7 leads, 3 matched none")
+    assert text.startswith(
+        "12 rows read: 9 distinct leadPhone keys, 6 matched 7 leads, 3 unmatched, "
+        "1 malformed, 2 duplicates folded"
+    )
     assert "unmatched: 2125550100, 2125550101, 2125550102" in text
     assert "1 keys matched several leads: 3477351341 (2 leads)" in text
-    assert "1 malformed rows skipped (first: row 4 '555-0100': 7 digits)" in text
-    assert "2 duplicate rows ignored" in text
+    assert "malformed, not sent: row 4 '555-0100' (7 digits)" in text
 
 
 # -- matching against the sandbox --------------------------------------------------------
