@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench reliability install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The long profiles of the property tests (make test runs a few examples of each).
+reliability: $(STAMP)
+	LEADS_HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/pipelines/test_guard_properties.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sandbox.py

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from engage_sandbox import SandboxConfig
 from engage_sandbox.server import serve_forever
@@ -112,8 +113,8 @@ def discover(
         return
     try:
         settings = EngageSettings()
-    except ValueError as exc:
-        console.print(f"[bold red]invalid ENGAGE_* settings:[/] {exc}")
+    except ValueError as exc:  # SettingsError: names the fields, never their values
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     if settings.auth_mode == "none":
         console.print(

@@ -118,7 +118,7 @@ def select_leads(
     keys = load_target_table(selection.targets) if selection.targets is not None else None
     if keys is not None and not keys.values:
         raise EmptyTargetTable(keys)
-    totals = scope_counts(client, source)
+    counted_before = scope_counts(client, source)
     journal.prepare()
     if keys is not None:
         match, rows = match_targets(client, source.account_id, criteria, keys)
@@ -134,6 +134,15 @@ def select_leads(
         frame[mask.astype(bool)].to_parquet(journal.targets_path, index=False)
         private_file(journal.targets_path)
     ids = read_lead_ids(journal.targets_path)
+    # Counted again after the search, and the smaller kept: leads deleted meanwhile must
+    # not make a whole-campaign selection look narrower than the campaign.
+    counted_after = scope_counts(client, source)
+    totals = (
+        min(counted_before[0], counted_after[0]),
+        None
+        if counted_before[1] is None or counted_after[1] is None
+        else min(counted_before[1], counted_after[1]),
+    )
     return criteria, ids, totals, report
 
 

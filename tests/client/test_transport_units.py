@@ -102,9 +102,7 @@ def test_backoff_never_overflows():
 
 def test_zero_backoff_is_refused():
     # Regression: backoff_initial=0 made 429 waits zero, so max_rate_limit_wait never bound.
-    from pydantic import ValidationError
+    from engage_voice import EngageSettings, SettingsError
 
-    from engage_voice import EngageSettings
-
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError, match="ENGAGE_BACKOFF_INITIAL"):
         EngageSettings(_env_file=None, backoff_initial=0)
