@@ -448,8 +448,10 @@ def suppress_campaign(
         )
 
         def not_on_dnc(frame: pd.DataFrame) -> pd.Series:
-            # The lead's phone now, not the one recorded: never release a number on the list.
-            return ~frame["leadPhone"].map(_phone_or_none, na_action="ignore").isin(dnc)
+            # The lead's phone now, not the one recorded: never release a number on the list,
+            # nor one that cannot be read (it may be a listed number in another format).
+            now = frame["leadPhone"].map(_phone_or_none, na_action="ignore")
+            return now.notna() & ~now.isin(dnc)
 
         released = run_pipeline(
             flow_name="nightly_suppress",

@@ -268,3 +268,17 @@ def test_a_large_release_waits_for_approval(engage_env):
     assert "release of 5 of 6 suppressed leads was not approved: export broken?" in str(error)
     assert engage_env.writes() == writes
     assert all(store.get_lead(i)["suppressed"] for i in ours)
+
+
+def test_a_lead_whose_phone_became_unreadable_is_not_released(engage_env):
+    store = engage_env.server.store
+    free = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_UNSUPPRESSED"})[:3]
+    campaigns = [CampaignSelector(campaign="My Predictive Campaign")]
+    nightly_suppress(campaigns=campaigns, phones=[r["leadPhone"] for r in free])
+    changed = free[0]["leadId"]
+    store.update_lead(ACCOUNT, changed, {"leadPhone": "2125550100123456"})  # 16 digits
+    result = nightly_suppress(campaigns=campaigns, phones=[free[2]["leadPhone"]],
+                              max_release_fraction=1.0)
+    assert result[0].unsuppressed == 1  # free[1] only
+    assert store.get_lead(changed)["suppressed"] and not store.get_lead(free[1]["leadId"])["suppressed"]
+    assert changed in set(read_state(state_path(ACCOUNT, PREDICTIVE))["leadId"])
