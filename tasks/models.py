@@ -163,6 +163,15 @@ class ResolvedCampaign(BaseModel):
     list_names: list[str] = Field(default_factory=list)
 
 
+class ListScope(BaseModel):
+    """A named list as the guards see it: how many of its leads the selection holds."""
+
+    list_id: int
+    name: str
+    selected: int
+    total: int
+
+
 class ChunkSpec(BaseModel):
     index: int
     lead_ids: list[int]
@@ -186,8 +195,8 @@ class Plan(BaseModel):
     created_at: datetime
     conditions: list[Condition] = Field(default_factory=list)
     target_report: dict[str, Any] | None = None
-    scope_total: int | None = Field(
-        None, description="Leads in the named lists when lists were named (else None)."
+    list_scopes: list[ListScope] = Field(
+        default_factory=list, description="Each named list: leads selected of leads in it."
     )
     destination: ResolvedCampaign | None = None
     selection_key: str | None = Field(

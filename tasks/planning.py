@@ -3,10 +3,13 @@ write."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from engage_voice import SyncEngageClient
 from engage_voice.models import ActionParams, SearchCriteria
@@ -14,7 +17,7 @@ from engage_voice.models import ActionParams, SearchCriteria
 from .export import read_lead_ids, stream_to_parquet
 from .frames import check_conditions
 from .journal import RunJournal
-from .models import ChunkSpec, Guards, LeadSelection, Plan, ResolvedCampaign
+from .models import ChunkSpec, Guards, LeadSelection, ListScope, Plan, ResolvedCampaign
 from .private import private_file
 from .targets import TargetKeys, load_target_table, match_targets
 
@@ -84,19 +87,27 @@ def narrows(selection: LeadSelection, criteria: SearchCriteria) -> bool:
     return bool(criteria.narrowing_fields() or selection.conditions or selection.targets)
 
 
-def scope_counts(client: SyncEngageClient, source: ResolvedCampaign) -> tuple[int, int | None]:
-    """(leads in the campaign, leads in the named lists or None): what the guards compare
-    a selection with. Counted by RingCX, so a filter that keeps everything is seen as such."""
+def scope_counts(client: SyncEngageClient, source: ResolvedCampaign) -> tuple[int, dict[int, int]]:
+    """(leads in the campaign, leads in each named list): what the guards compare a
+    selection with. Counted by RingCX, so a filter that keeps everything is seen as such."""
     campaign_total = client.count_leads(
         SearchCriteria(campaign_id=source.campaign_id), source.account_id
     )
-    scope_total = None
-    if source.list_ids:
-        scope_total = client.count_leads(
-            SearchCriteria(campaign_id=source.campaign_id, list_ids=source.list_ids),
-            source.account_id,
+    per_list = {
+        list_id: client.count_leads(
+            SearchCriteria(campaign_id=source.campaign_id, list_ids=[list_id]), source.account_id
         )
-    return campaign_total, scope_total
+        for list_id in source.list_ids
+    }
+    return campaign_total, per_list
+
+
+def _selected_per_list(path: Path, list_ids: list[int]) -> dict[int, int]:
+    if not list_ids:
+        return {}
+    column = pq.read_table(path, columns=["listId"]).column("listId").to_pylist()
+    counts = Counter(int(v) for v in column if v is not None)
+    return {list_id: counts.get(list_id, 0) for list_id in list_ids}
 
 
 def select_leads(
@@ -105,10 +116,10 @@ def select_leads(
     source: ResolvedCampaign,
     journal: RunJournal,
     predicate: Predicate | None = None,
-) -> tuple[SearchCriteria, list[int], tuple[int, int | None], dict | None]:
+) -> tuple[SearchCriteria, list[int], tuple[int, list[ListScope]], dict | None]:
     """Search (or match a target table), filter in pandas, and persist the selected leads.
 
-    Returns (criteria, lead ids, (campaign total, named lists' total), target-table
+    Returns (criteria, lead ids, (campaign total, each named list's counts), target-table
     report). Page by page into a Parquet file, so memory stays bounded by one page
     whatever the campaign size.
     """
@@ -137,13 +148,17 @@ def select_leads(
     # Counted again after the search, and the smaller kept: leads deleted meanwhile must
     # not make a whole-campaign selection look narrower than the campaign.
     counted_after = scope_counts(client, source)
-    totals = (
-        min(counted_before[0], counted_after[0]),
-        None
-        if counted_before[1] is None or counted_after[1] is None
-        else min(counted_before[1], counted_after[1]),
-    )
-    return criteria, ids, totals, report
+    selected = _selected_per_list(journal.targets_path, source.list_ids)
+    scopes = [
+        ListScope(
+            list_id=list_id,
+            name=name,
+            selected=selected[list_id],
+            total=min(counted_before[1][list_id], counted_after[1][list_id]),
+        )
+        for list_id, name in zip(source.list_ids, source.list_names, strict=True)
+    ]
+    return criteria, ids, (min(counted_before[0], counted_after[0]), scopes), report
 
 
 def build_plan(
@@ -156,7 +171,7 @@ def build_plan(
     lead_ids: list[int],
     chunk_size: int,
     campaign_total: int,
-    scope_total: int | None = None,
+    list_scopes: list[ListScope] | None = None,
     selection: LeadSelection | None = None,
     target_report: dict | None = None,
     destination: ResolvedCampaign | None = None,
@@ -175,7 +190,7 @@ def build_plan(
         chunks=chunks,
         total_leads=len(ids),
         campaign_total=campaign_total,
-        scope_total=scope_total,
+        list_scopes=list_scopes or [],
         created_at=datetime.now(UTC),
         conditions=list(selection.conditions) if selection else [],
         target_report=target_report,
@@ -195,12 +210,13 @@ def whole_scope(plan: Plan) -> str | None:
             f"every lead of campaign {source.campaign_name!r} ({plan.total_leads:,} of "
             f"{plan.campaign_total:,})"
         )
-    if plan.scope_total is not None and plan.total_leads >= plan.scope_total:
-        lists = ", ".join(repr(n) for n in source.list_names) or str(source.list_ids)
-        return (
-            f"every lead of the named lists {lists} of campaign {source.campaign_name!r} "
-            f"({plan.total_leads:,} of {plan.scope_total:,})"
-        )
+    for scope in plan.list_scopes:
+        # Each named list on its own: naming two lists must not make "all of one" pass.
+        if scope.total and scope.selected >= scope.total:
+            return (
+                f"every lead of the named list {scope.name!r} ({scope.list_id}) of campaign "
+                f"{source.campaign_name!r} ({scope.selected:,} of {scope.total:,})"
+            )
     return None
 
 

@@ -49,7 +49,7 @@ def select_leads(
     predicate: Any = None,
 ) -> dict[str, Any]:
     journal = RunJournal(journal_root, run_key)
-    criteria, ids, (total, scope_total), report = planning.select_leads(
+    criteria, ids, (total, list_scopes), report = planning.select_leads(
         shared_client(), selection, source, journal, predicate
     )
     return {
@@ -57,7 +57,7 @@ def select_leads(
         "lead_ids_path": str(journal.targets_path),
         "selected": len(ids),
         "campaign_total": total,
-        "scope_total": scope_total,
+        "list_scopes": [scope.model_dump() for scope in list_scopes],
         "target_report": report,
     }
 

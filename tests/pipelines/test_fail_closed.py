@@ -100,18 +100,36 @@ def test_a_filter_that_keeps_every_lead_is_a_whole_campaign_selection(engage_env
     assert report.ok and report.total_leads == 1212
 
 
-def test_every_lead_of_the_named_lists_needs_whole_campaign(engage_env):
+def test_every_lead_of_a_named_list_needs_whole_campaign(engage_env, tmp_path):
+    store = engage_env.server.store
     writes = engage_env.writes()
-    with pytest.raises(WholeCampaignRefused, match=r"every lead of the named lists .* \(182 of 182\)"):
+    with pytest.raises(
+        WholeCampaignRefused, match=r"every lead of the named list 'CRM export Oct' \(2242\) .* \(182 of 182\)"
+    ):
         lead_action(
             action=PauseLeads(),
             selection=_selection(lists=["2242"], loaded_dts_start="2001-01-01T00:00:00Z"),
+        )
+    # Naming a second list does not make "all of one list" narrower.
+    with pytest.raises(WholeCampaignRefused, match=r"named list 'CRM export Oct'"):
+        lead_action(
+            action=PauseLeads(),
+            selection=_selection(lists=["2242", "2251"], targets=_list_table(store, tmp_path, 2242)),
         )
     assert engage_env.writes() == writes
     report = lead_action(
         action=PauseLeads(), selection=_selection(lists=["2242"]), guards=Guards(whole_campaign=True)
     )
     assert report.ok and report.total_leads == 182
+    nothing = lead_action(action=PauseLeads(), selection=_selection(lists=["2242"], lead_ids=[1]))
+    assert nothing.total_leads == 0 and "nothing to do" in nothing.message
+
+
+def _list_table(store, tmp_path: Path, list_id: int) -> TargetTable:
+    path = tmp_path / f"list-{list_id}.csv"
+    ids = [r["leadId"] for r in _rows(store, {"listIds": [list_id]})]
+    pd.DataFrame({"leadId": ids}).to_csv(path, index=False)
+    return TargetTable(path=str(path), key=TargetKey.LEAD_ID)
 
 
 def test_a_destructive_action_on_most_of_a_campaign_asks_at_any_size(engage_env):

@@ -123,7 +123,7 @@ def test_changes_stay_inside_the_plan_and_whole_selections_are_refused(engage_en
     action = data.draw(st.sampled_from([PauseLeads(), ReadyLeads(), SuppressLeads()]), label="action")
     key = f"prop-{uuid.uuid4().hex[:12]}"
     writes = engage_env.writes()
-    scope = {i for i, v in before.items() if not lists or v[2] in lists}
+    in_list = {lst: {i for i, v in before.items() if v[2] == lst} for lst in lists}
     try:
         report = lead_action(
             action=action,
@@ -138,7 +138,8 @@ def test_changes_stay_inside_the_plan_and_whole_selections_are_refused(engage_en
         assert found, str(exc)
         selected, total = (int(g.replace(",", "")) for g in found.groups())
         # The refusal's numbers are RingCX's (the sandbox's) counts of the scope.
-        assert total in (len(before), len(scope)) and selected >= total
+        assert total in {len(before), *(len(ids) for ids in in_list.values())}
+        assert selected >= total
         return
     after = _snapshot(store)
     changed = {i for i in before if after.get(i) != before[i]}
@@ -149,4 +150,5 @@ def test_changes_stay_inside_the_plan_and_whole_selections_are_refused(engage_en
     planned = {i for chunk in plan.chunks for i in chunk.lead_ids}
     assert changed <= planned
     assert planned < set(before), "a whole-campaign selection ran without whole_campaign"
-    assert planned < scope, "a whole-lists selection ran without whole_campaign"
+    for lst, ids in in_list.items():
+        assert not ids or not ids <= planned, f"all of list {lst} ran without whole_campaign"
