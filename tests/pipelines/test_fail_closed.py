@@ -351,3 +351,26 @@ def test_journals_are_private(engage_env, tmp_path):
 def test_run_keys_must_match_whole(key):
     with pytest.raises(ValueError, match="run_key"):
         RunOptions(run_key=key)
+
+
+def test_a_misconfigured_run_keeps_its_secrets_out_of_states_and_logs(engage_env, monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    jwt = "eyJhbGciOiJSUzI1NiJ9.PAYLOAD-PART.SIGNATURE-TAIL-0123456789"
+    monkeypatch.delenv("ENGAGE_CLIENT_ID")  # a JWT without a client id
+    monkeypatch.setenv("ENGAGE_JWT", jwt)
+    state = lead_action(
+        action=PauseLeads(), selection=_selection(lead_states=["READY"]), return_state=True
+    )
+    assert state.is_failed()
+    APILogWorker.drain_all(timeout=10)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    error = state.result(raise_on_failure=False)
+    texts = [str(state.message), repr(error), str(run.state.message), *(log.message for log in logs)]
+    assert "ENGAGE_CLIENT_ID" in str(state.message)
+    for fragment in (jwt[i : i + 8] for i in range(len(jwt) - 7)):
+        assert all(fragment not in text for text in texts), fragment

@@ -18,7 +18,7 @@ import re
 import uuid
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from engage_voice.models import PauseLeads, ReadyLeads, SearchCriteria, SuppressLeads
@@ -132,6 +132,7 @@ def test_changes_stay_inside_the_plan_and_whole_selections_are_refused(engage_en
             options=RunOptions(run_key=key, chunk_size=400),
         )
     except WholeCampaignRefused as exc:
+        event("refused: whole campaign or list")
         assert engage_env.writes() == writes
         assert _snapshot(store) == before
         found = re.search(r"\(([\d,]+) of ([\d,]+)\)", str(exc))
@@ -143,6 +144,7 @@ def test_changes_stay_inside_the_plan_and_whole_selections_are_refused(engage_en
         return
     after = _snapshot(store)
     changed = {i for i in before if after.get(i) != before[i]}
+    event("ran" if report.total_leads else "nothing to do")
     if report.total_leads == 0:
         assert not changed
         return
