@@ -250,8 +250,12 @@ def test_a_table_reports_rows_matched_unmatched_malformed_and_folded(engage_env,
     table = _csv(
         tmp_path / "t.csv", "leadId", [*paused, paused[0], 999_999_999, "x1", 2**31 + 5]
     )
-    report = lead_action(action=PauseLeads(), selection=_selection(targets=table))
+    report = lead_action(
+        action=PauseLeads(), selection=_selection(targets=table), options=RunOptions(run_key="tt-1")
+    )
     summary = report.target_report["summary"]
+    plan_rows = {row["item"]: row["value"] for row in _table_artifact("plan-tt-1")}
+    assert plan_rows["target table"] == summary  # it was always blank
     assert summary.startswith(
         "7 rows read: 4 distinct leadId keys, 3 matched 3 leads, 1 unmatched, 2 malformed, "
         "1 duplicates folded"
@@ -374,3 +378,16 @@ def test_a_misconfigured_run_keeps_its_secrets_out_of_states_and_logs(engage_env
     assert "ENGAGE_CLIENT_ID" in str(state.message)
     for fragment in (jwt[i : i + 8] for i in range(len(jwt) - 7)):
         assert all(fragment not in text for text in texts), fragment
+
+
+def _table_artifact(key: str) -> list[dict]:
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+        )
+    return json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
