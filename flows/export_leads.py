@@ -31,11 +31,13 @@ from pydantic import BaseModel, Field
 from engage_voice import AmbiguousWriteError
 from engage_voice.models import EmailLeads, SearchCriteria
 from tasks import steps
+from tasks.errors import RunNotCompleted
 from tasks.export import FrameSummary, stream_to_csv, stream_to_parquet
 from tasks.frames import check_conditions
 from tasks.models import Guards, LeadSelection, ResolvedCampaign, RunOptions
 from tasks.planning import base_criteria
 from tasks.private import private_bytes, private_dir
+from tasks.retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from tasks.runtime import journal_root, shared_client
 from tasks.targets import load_target_table, match_targets
 
@@ -60,7 +62,7 @@ class EmailExport(BaseModel):
     note: str = ""
 
 
-class EmailMaybeSent(RuntimeError):
+class EmailMaybeSent(RunNotCompleted, RuntimeError):
     """An e-mail may or may not have gone out; it is not sent again."""
 
 
@@ -84,9 +86,9 @@ def _destination(fmt: ExportFormat, path: str | None) -> Path:
 @task(
     name="export to file",
     cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=steps.retry_transient_only,
+    retries=OUTAGE_RETRIES,
+    retry_delay_seconds=OUTAGE_DELAY,
+    retry_condition_fn=retry_outage,
 )
 def export_to_file(
     selection: LeadSelection, source: ResolvedCampaign, fmt: ExportFormat, path: str

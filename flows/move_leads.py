@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from engage_voice import AmbiguousNameError, CampaignRef, UnknownNameError
 from engage_voice.models import CopySetting, DuplicateAction, LeadList, MoveToCampaign
 from tasks import steps
+from tasks.errors import InvalidSelection
 from tasks.journal import RunJournal
 from tasks.models import Guards, LeadSelection, ResolvedCampaign, RunOptions, RunReport
 from tasks.runtime import journal_root, shared_client
@@ -30,7 +31,7 @@ from .pipeline import run_pipeline
 TASK_RUNNER_THREADS = 16
 
 
-class DestinationError(ValueError):
+class DestinationError(InvalidSelection):
     """The destination cannot be used; raised before anything is written."""
 
 

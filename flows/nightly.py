@@ -32,6 +32,7 @@ from engage_voice.models import (
     UnsuppressLeads,
 )
 from tasks import steps
+from tasks.errors import RunNotCompleted
 from tasks.frames import check_conditions
 from tasks.journal import RunJournal
 from tasks.models import (
@@ -69,7 +70,7 @@ Disposition = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=T
 Dispositions = Annotated[list[Disposition], Field(min_length=1)]
 
 
-class NightlyFailed(RuntimeError):
+class NightlyFailed(RunNotCompleted, RuntimeError):
     """Some campaigns failed; the others ran. `outcomes` holds every campaign's result."""
 
     def __init__(self, message: str, outcomes: list[CampaignOutcome]) -> None:

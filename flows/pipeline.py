@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -20,12 +21,11 @@ from prefect.input import RunInput
 from engage_voice import UnknownNameError
 from engage_voice.models import (
     ActionParams,
-    CopySetting,
-    DialerRefresh,
-    MoveToCampaign,
     SearchCriteria,
 )
-from tasks import preflight, reporting, steps
+from tasks import reporting, steps
+from tasks.actions import spec_for
+from tasks.errors import RunNotCompleted
 from tasks.export import read_lead_ids
 from tasks.journal import RunJournal, RunKeyConflictError
 from tasks.models import (
@@ -52,7 +52,8 @@ from tasks.planning import (
     selection_key,
 )
 from tasks.runtime import journal_root, shared_client
-from tasks.verification import move_checks
+
+from .keys import base_run_key
 
 Predicate = Callable[[pd.DataFrame], Any]
 
@@ -67,7 +68,7 @@ class Approval(RunInput):
     reason: str = ""
 
 
-class RunFailed(RuntimeError):
+class RunFailed(RunNotCompleted, RuntimeError):
     """The run finished but did not do, or could not prove, what it planned."""
 
     def __init__(self, report: RunReport) -> None:
@@ -84,15 +85,6 @@ class RunFailed(RuntimeError):
             f"run {report.run_key} failed verification: " + "; ".join(problems[:20])
         )
         self.report = report
-
-
-def _run_key(options: RunOptions) -> str:
-    if options.run_key:
-        return options.run_key
-    ctx = FlowRunContext.get()
-    if ctx is None:
-        raise RuntimeError("run_pipeline runs inside a flow, or needs options.run_key")
-    return str(ctx.flow_run.id)
 
 
 def _rename(plan: Plan) -> None:
@@ -142,13 +134,14 @@ def _approve(plan: Plan, guards: Guards) -> None:
 
 
 def _destination(action: ActionParams, source: ResolvedCampaign) -> ResolvedCampaign | None:
-    if not isinstance(action, MoveToCampaign):
+    spec = spec_for(action)
+    if not spec.needs_destination:
         return None
     dest = steps.resolve_campaign(
-        CampaignSelector(campaign=str(action.campaign_id), account=source.account_id)
+        CampaignSelector(campaign=str(spec.destination_campaign_id), account=source.account_id)
     )
-    if action.list_id:
-        dest.list_ids = [action.list_id]
+    if spec.destination_list_id:
+        dest.list_ids = [spec.destination_list_id]
     return dest
 
 
@@ -175,17 +168,17 @@ def _baseline(plan: Plan) -> dict[str, int]:
     return base
 
 
-def _check_new_list_free(action: MoveToCampaign, dest: ResolvedCampaign) -> None:
+def _check_new_list_free(name: str, dest: ResolvedCampaign) -> None:
     client = shared_client()
     ref = client.find_campaign(str(dest.campaign_id), account=dest.account_id)
     try:
-        existing = client.find_list(ref, action.list_name or "")
+        existing = client.find_list(ref, name)
     except UnknownNameError:
         return
     except Exception as exc:  # AmbiguousNameError: several lists already carry the name
-        raise GuardRefusal(f"lists named {action.list_name!r} already exist: {exc}") from exc
+        raise GuardRefusal(f"lists named {name!r} already exist: {exc}") from exc
     raise GuardRefusal(
-        f"campaign {dest.campaign_name!r} already has a list named {action.list_name!r} "
+        f"campaign {dest.campaign_name!r} already has a list named {name!r} "
         f"(list {existing.list_id}); pass list_id={existing.list_id} to move into it, or "
         "choose a new name"
     )
@@ -195,11 +188,11 @@ def _new_list_id(journal: RunJournal, plan: Plan) -> int | None:
     known = journal.created_list_id()
     if known is not None:
         return known
-    assert plan.destination is not None and isinstance(plan.action, MoveToCampaign)
+    assert plan.destination is not None
     client = shared_client()
     ref = client.find_campaign(str(plan.destination.campaign_id), account=plan.source.account_id)
     try:
-        found = client.find_list(ref, plan.action.list_name or "")
+        found = client.find_list(ref, spec_for(plan.action).new_list_name or "")
     except UnknownNameError:
         return None  # chunk 1 moved nothing (e.g. every lead a duplicate): no list yet
     journal.record_created_list(found.list_id)
@@ -210,14 +203,7 @@ def _run_chunks(
     plan: Plan, journal: RunJournal, options: RunOptions, logger: Any
 ) -> list[ChunkOutcome]:
     root = str(journal.root)
-    target: dict[str, Any] | None = None
-    override: dict[str, Any] | None = None
-    action = plan.action
-    if plan.destination is not None:
-        target = {
-            "campaign_id": plan.destination.campaign_id,
-            "list_id": plan.destination.list_ids[0] if plan.destination.list_ids else None,
-        }
+    spec = spec_for(plan.action)
     progress = reporting.start_progress(plan)
     outcomes: dict[int, ChunkOutcome] = {}
     pending = deque(range(len(plan.chunks)))
@@ -249,31 +235,25 @@ def _run_chunks(
 
     # A move into a new list: chunks go one at a time until one has created the list; the
     # rest then go into it by id. Sent together, each chunk would create a list of its own.
-    if isinstance(action, MoveToCampaign) and action.list_id == 0:
+    if spec.creates_list:
         new_id = _new_list_id(journal, plan)
         while pending and new_id is None:
             index = pending.popleft()
             try:
-                record(steps.act_on_chunk(root, plan.run_key, index, target=target, verify=options.verify))
+                record(steps.act_on_chunk(root, plan.run_key, index, verify=options.verify))
             except Exception as exc:
                 record(failed(index, exc))
             new_id = _new_list_id(journal, plan)
-        if new_id is not None:
-            target = {"campaign_id": action.campaign_id, "list_id": new_id}
-            override = action.model_copy(update={"list_id": new_id, "list_name": None}).model_dump(
-                mode="json"
-            )
+        # Once the list exists (and is journalled), each chunk task reads it from the
+        # journal and sends its leads into it by id.
 
-    # Copies are proven by counting the destination's leads by phone; concurrent chunks
-    # sharing a phone would read each other's copies, so copies go one chunk at a time.
-    is_copy = isinstance(action, MoveToCampaign) and action.copy_setting != CopySetting.MOVE
-    concurrency = 1 if is_copy else options.max_concurrency
+    concurrency = 1 if spec.one_chunk_at_a_time else options.max_concurrency
     inflight: dict[Any, int] = {}
     while pending or inflight:
         while pending and len(inflight) < concurrency:
             index = pending.popleft()
             future = steps.act_on_chunk.submit(
-                root, plan.run_key, index, target=target, params=override, verify=options.verify
+                root, plan.run_key, index, verify=options.verify
             )
             inflight[future] = index
         done = next(as_completed(list(inflight)))
@@ -303,10 +283,10 @@ def run_pipeline(
     predicate: Predicate | None = None,
 ) -> RunReport:
     logger = get_run_logger()
-    run_key = _run_key(options)
+    run_key = base_run_key(options)
     journal = RunJournal(journal_root(), run_key)
 
-    if isinstance(action, DialerRefresh):
+    if spec_for(action).campaign_level:
         return _refresh_dialer(flow_name, action, selection, options, run_key, journal, logger)
     with journal.exclusive():
         return _run_locked(
@@ -349,13 +329,13 @@ def _run_locked(
             )
             logger.info(report.message)
             return report
-        preflight.check_dates(plan.action)  # a callback time may have passed since
+        spec_for(plan.action).check_time(datetime.now(UTC))  # a callback may have passed since
         logger.info("resuming run %s from its journal (%s chunks)", run_key, len(plan.chunks))
         baseline = journal.read_baseline()
     else:
         source = steps.resolve_campaign(selection.source)
         destination = _destination(action, source)
-        preflight.check_action(shared_client(), action, source, destination)
+        spec_for(action).check_parameters(shared_client(), source, destination, datetime.now(UTC))
         selected = steps.select_leads(selection, source, str(journal.root), run_key, predicate)
         plan = build_plan(
             run_key=run_key,
@@ -392,8 +372,9 @@ def _run_locked(
             reporting.report_artifacts(report)
             return report
         check_guards(plan, selection, guards)
-        if isinstance(action, MoveToCampaign) and action.list_id == 0 and destination:
-            _check_new_list_free(action, destination)
+        new_list = spec_for(action).new_list_name
+        if new_list is not None and destination:
+            _check_new_list_free(new_list, destination)
         if options.dry_run:
             report = _report(
                 plan,
@@ -418,7 +399,7 @@ def _run_locked(
     outcomes = _run_chunks(plan, journal, options, logger)
     report = _report(plan, options, journal, outcomes, [], "")
     report.run_verifications = (
-        move_checks(
+        spec_for(plan.action).run_checks(
             shared_client(),
             plan,
             report.updated,
@@ -444,7 +425,7 @@ def _run_locked(
 
 def _refresh_dialer(
     flow_name: str,
-    action: DialerRefresh,
+    action: ActionParams,
     selection: LeadSelection,
     options: RunOptions,
     run_key: str,

@@ -25,9 +25,6 @@ from engage_voice import (
     AmbiguousWriteError,
     EngageError,
     LeadLoadFailedError,
-    RateLimitedError,
-    ServerError,
-    TransportError,
     UnknownNameError,
 )
 from engage_voice.models import (
@@ -37,6 +34,7 @@ from engage_voice.models import (
     LeadRow,
     SearchCriteria,
 )
+from tasks.errors import RunNotCompleted
 from tasks.export import read_lead_ids
 from tasks.frames import concat_frames
 from tasks.journal import RunJournal, write_new
@@ -52,34 +50,32 @@ from tasks.models import (
 )
 from tasks.planning import GuardRefusal
 from tasks.private import private_bytes, private_dir, private_file
+from tasks.retry import OUTAGE, OUTAGE_DELAY, OUTAGE_RETRIES, retry_on, retry_outage
 from tasks.runtime import journal_root, shared_client
 from tasks.undo import (
     MAX_UNDO_KEY,
     UNDO_PLAN_FILE,
     ActionGroup,
     CopyCleanupGroup,
-    CopyMatch,
     NotRestorable,
     ReloadGroup,
     UndoError,
     UndoPlan,
     default_undo_key,
     group_run_key,
-    match_copies,
     open_run_journal,
     plan_undo,
-    reload_batches,
-    upload_leads_from_frame,
 )
+from tasks.undo_copies import CopyMatch, match_copies
+from tasks.undo_reload import reload_batches, upload_leads_from_frame
 
 from .pipeline import RunFailed, run_pipeline
 
 FLOW_NAME = "undo_run"
 TASK_RUNNER_THREADS = 16
 ID_BATCH = 500  # ids or phones per search/count: well inside any request size
-TRANSIENT = (TransportError, ServerError, RateLimitedError)
 # A load retried after an ambiguous write is safe: its journal markers decide (see below).
-RELOAD_RETRYABLE = (*TRANSIENT, AmbiguousWriteError)
+RELOAD_RETRYABLE = (*OUTAGE, AmbiguousWriteError)
 
 
 class GroupResult(BaseModel):
@@ -124,7 +120,7 @@ class UndoReport(BaseModel):
         return sum(g.restored for g in self.groups)
 
 
-class UndoIncomplete(RuntimeError):
+class UndoIncomplete(RunNotCompleted, RuntimeError):
     """Some restore groups failed; the report says which and what the others did."""
 
     def __init__(self, report: UndoReport) -> None:
@@ -288,25 +284,12 @@ def _restore_action(
         lost.append(_changed_since(run.left_alone, group.require_label, group.campaign_id))
 
 
-def _retry_on(*errors: type[BaseException]) -> Any:
-    def condition(task_: Any, task_run: Any, state: Any) -> bool:
-        try:
-            state.result(raise_on_failure=True)
-        except errors:
-            return True
-        except Exception:
-            return False
-        return False
-
-    return condition
-
-
 @task(
     name="find copies",
     cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=2,
-    retry_condition_fn=_retry_on(*TRANSIENT),
+    retries=OUTAGE_RETRIES,
+    retry_delay_seconds=OUTAGE_DELAY,
+    retry_condition_fn=retry_outage,
 )
 def find_copies(group: CopyCleanupGroup) -> CopyMatch:
     """Search the destination by the originals' phones and pick the run's copies."""
@@ -402,7 +385,7 @@ def _find_list_id(campaign_id: int, account_id: str, name: str) -> int | None:
     cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=[2, 10],
-    retry_condition_fn=_retry_on(*RELOAD_RETRYABLE),
+    retry_condition_fn=retry_on(*RELOAD_RETRYABLE),
 )
 def reload_batch(
     undo_dir: str, marker: str, campaign_id: int, account_id: str, request: DirectLoadRequest

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tasks.journal import progress
 from tasks.runtime import journal_root
 
 FLOW_NAMES = (
@@ -62,13 +63,7 @@ def with_run_key(flow_name: str, params: dict[str, Any]) -> str | None:
 
 
 def _chunk_progress(run_key: str) -> tuple[int, int]:
-    done = total = 0
-    for run_dir in journal_root().glob(f"{run_key}*"):
-        plan = run_dir / "plan.json"
-        if plan.exists():
-            total += len(json.loads(plan.read_text()).get("chunks", []))
-            done += len({p.name.split(".")[0] for p in (run_dir / "chunks").glob("*.outcome-*")})
-    return done, total
+    return progress(journal_root(), run_key)
 
 
 def run_flow(flow_name: str, params: dict[str, Any], console: Console) -> Any:

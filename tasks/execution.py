@@ -19,30 +19,13 @@ from engage_voice import (
     InvalidRequestError,
     SyncEngageClient,
 )
-from engage_voice.models import (
-    CopySetting,
-    DeleteLeads,
-    DialerRefresh,
-    EmailLeads,
-    LeadActionResult,
-    MoveToCampaign,
-)
+from engage_voice.models import LeadActionResult
 from engage_voice.transport import compute_backoff, retry_budget_seconds
 
+from .actions import Chunk, Unresolvable, spec_for
 from .journal import RunJournal
 from .models import ChunkOutcome, ChunkStatus, Plan
-from .verification import (
-    Snapshot,
-    Target,
-    applied_split,
-    count_phones_in,
-    expectation,
-    find_leads,
-    phones_of,
-    snapshot,
-    snapshots_from_frame,
-    verify_chunk,
-)
+from .verification import Snapshot, Target, snapshot, snapshots_from_frame
 
 log = logging.getLogger("leads.execution")
 
@@ -54,10 +37,6 @@ MAX_AMBIGUOUS_ROUNDS = 12
 class _Deferred(Exception):
     """The write kept failing but the read-back proves which leads it did not reach: those
     are left for a later run with the same run key, not reported as failed."""
-
-
-def _is_copy(params: object) -> bool:
-    return isinstance(params, MoveToCampaign) and params.copy_setting != CopySetting.MOVE
 
 
 def _before_image(
@@ -73,48 +52,19 @@ def _before_image(
     return {row.lead_id: snapshot(row) for row in rows}
 
 
-class _Unresolvable(Exception):
-    pass
-
-
-def _still_to_send(
-    client: SyncEngageClient,
-    plan: Plan,
-    journal: RunJournal,
-    index: int,
-    params: object,
-    before: dict[int, Snapshot],
-    target: Target | None,
-) -> tuple[list[int], str]:
-    """After a possible earlier write: which leads must still be sent, and why."""
-    ids = sorted(before)
-    account = plan.source.account_id
-    if isinstance(params, EmailLeads):
-        raise _Unresolvable(
-            "an e-mail export may or may not have been sent; not resent (check the mailbox, "
-            "then re-run with a new run key if it is missing)"
-        )
-    if _is_copy(params):
-        assert target is not None
-        first = journal.first_sent(index) or {}
-        before_count = first.get("phones_in_target")
-        now = count_phones_in(client, account, target.campaign_id, phones_of(before.values()))
-        if before_count is None:
-            raise _Unresolvable("no record of the target's state before the copy")
-        if now == before_count:
-            return ids, "the earlier copy had not been applied: sent again"
-        return [], f"the earlier copy was applied ({now - before_count} copies found): not resent"
-    expect = expectation(params, target, resend=True)
-    if expect is None:
-        raise _Unresolvable("the outcome cannot be read back per lead; not resent")
-    scope = [plan.source.campaign_id] + ([target.campaign_id] if target else [])
-    after = find_leads(client, account, scope, ids)
-    done, todo = applied_split(expect, before, after)
-    if not todo:
-        return [], f"all {len(done)} leads were already changed by the earlier attempt: not resent"
-    if done:
-        return todo, f"{len(done)} leads already changed were not resent; {len(todo)} were"
-    return todo, "the earlier attempt had not been applied: sent again"
+def chunk_target(plan: Plan, journal: RunJournal) -> tuple[Target | None, object]:
+    """Where the plan's chunks send leads now, and with which parameters: a move into a new
+    list goes into it by id once a chunk has created it (the journal records its id)."""
+    if plan.destination is None:
+        return None, plan.action
+    spec = spec_for(plan.action)
+    list_id = plan.destination.list_ids[0] if plan.destination.list_ids else None
+    params: object = plan.action
+    if spec.creates_list:
+        created = journal.created_list_id()
+        if created is not None:
+            list_id, params = created, spec.into_list(created)
+    return Target(campaign_id=plan.destination.campaign_id, list_id=list_id), params
 
 
 def execute_chunk(
@@ -144,21 +94,17 @@ def execute_chunk(
         present=len(before),
         started_at=started,
     )
+    spec = spec_for(params)
+    chunk = Chunk(client, plan, journal, index, before, target)
     phones_before: int | None = None
-    if _is_copy(params):
-        assert target is not None
-        first = journal.first_sent(index)
-        phones_before = (
-            first["phones_in_target"]
-            if first and "phones_in_target" in first
-            else count_phones_in(client, account, target.campaign_id, phones_of(before.values()))
-        )
+    if spec.counts_copies:
+        phones_before = spec.copy_baseline(chunk)
 
     to_send = sorted(before)
     notes: list[str] = []
     try:
         if journal.sent_count(index) > 0:
-            to_send, note = _still_to_send(client, plan, journal, index, params, before, target)
+            to_send, note = spec.still_to_send(chunk)
             notes.append(f"resumed: {note}")
         result: LeadActionResult | None = None
         rounds = 0
@@ -175,7 +121,7 @@ def execute_chunk(
                 log.warning("chunk %s: ambiguous write (%s); checking state", index + 1, exc)
                 # The read-back decides; a burst of 5xx is then a transient failure, not
                 # ambiguity: resend what it proves unapplied, with the client's backoff.
-                to_send, note = _still_to_send(client, plan, journal, index, params, before, target)
+                to_send, note = spec.still_to_send(chunk)
                 notes.append(f"ambiguous write: {note}")
                 if not to_send:
                     continue
@@ -202,7 +148,7 @@ def execute_chunk(
                 }
             )
             break
-    except _Unresolvable as exc:
+    except Unresolvable as exc:
         outcome.status = ChunkStatus.AMBIGUOUS
         outcome.error = str(exc)
     except _Deferred as exc:
@@ -216,7 +162,7 @@ def execute_chunk(
     if outcome.status == ChunkStatus.DONE:
         if result is None:
             # Everything had been applied by an earlier attempt: report it as such.
-            if isinstance(params, DeleteLeads):
+            if spec.reports_deleted:
                 outcome.deleted = outcome.deleted or len(before)
             else:
                 outcome.updated = outcome.updated or len(before)
@@ -224,18 +170,14 @@ def execute_chunk(
                 success=True,
                 lead_update_count=outcome.updated,
                 lead_delete_count=outcome.deleted,
-                dialer_refreshed=True if isinstance(params, DialerRefresh) else None,
+                dialer_refreshed=True if spec.campaign_level else None,
             )
         if verify:
             phone_counts = None
-            if _is_copy(params):
-                assert target is not None and phones_before is not None
-                now = count_phones_in(client, account, target.campaign_id, phones_of(before.values()))
-                phone_counts = (phones_before, now)
-            proof_plan = plan if params is plan.action else plan.model_copy(update={"action": params})
-            outcome.verifications = verify_chunk(
-                client, proof_plan, before, result, target, phone_counts
-            )
+            if spec.counts_copies:
+                assert phones_before is not None
+                phone_counts = (phones_before, spec.phones_in_target(chunk))
+            outcome.verifications = spec.verify(chunk, result, phone_counts)
     outcome.finished_at = datetime.now(UTC)
     journal.write_outcome(outcome)
     return outcome

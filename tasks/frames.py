@@ -36,6 +36,7 @@ from pydantic.alias_generators import to_camel
 
 from engage_voice.dates import format_wire_datetime, parse_wire_datetime
 from engage_voice.models import SYSTEM_DISPOSITIONS, LeadRow, LeadState
+from tasks.errors import InvalidSelection
 from tasks.models import Condition, ConditionOp
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-class ConditionError(ValueError):
+class ConditionError(InvalidSelection):
     """A condition that names an unknown column or does not fit its column's type."""
 
 

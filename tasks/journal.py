@@ -25,16 +25,17 @@ import pandas as pd
 
 from engage_voice.models import LeadRow
 
+from .errors import RunRefused
 from .frames import rows_to_frame
 from .models import ChunkOutcome, Plan, RunReport
 from .private import private_bytes, private_dir, private_file
 
 
-class RunKeyConflictError(ValueError):
+class RunKeyConflictError(RunRefused, ValueError):
     """The run key already names a run with a different action, filter or lead set."""
 
 
-class RunInProgressError(RuntimeError):
+class RunInProgressError(RunRefused, RuntimeError):
     """Another live process is running this run key right now."""
 
 
@@ -203,6 +204,10 @@ class RunJournal:
         while not write_new(self._chunk(outcome.index, f"outcome-{n}.json"), body):
             n += 1
 
+    def chunks_with_outcome(self) -> int:
+        """How many chunks have at least one outcome (one directory listing)."""
+        return len({p.name.split(".")[0] for p in self.chunks_dir.glob("*.outcome-*.json")})
+
     def latest_outcome(self, index: int) -> ChunkOutcome | None:
         files = self._numbered(index, "outcome")
         if not files:
@@ -227,3 +232,16 @@ class RunJournal:
     def read_report(self) -> RunReport | None:
         path = self.dir / "report.json"
         return RunReport.model_validate_json(path.read_text()) if path.exists() else None
+
+
+def progress(root: Path | str, key_prefix: str) -> tuple[int, int]:
+    """(chunks with an outcome, chunks planned) over every run whose key starts with
+    `key_prefix` (a nightly job's campaigns derive theirs from its key): for progress bars."""
+    done = total = 0
+    for run_dir in Path(root).glob(f"{key_prefix}*"):
+        journal = RunJournal(run_dir.parent, run_dir.name)
+        if not journal.has_plan():
+            continue
+        total += len(journal.read_plan().chunks)
+        done += journal.chunks_with_outcome()
+    return done, total

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from engage_voice import SyncEngageClient
 from engage_voice.models import ActionParams, SearchCriteria
 
+from .errors import RunRefused
 from .export import read_lead_ids, stream_to_parquet
 from .frames import check_conditions
 from .journal import RunJournal
@@ -24,7 +25,7 @@ from .targets import TargetKeys, load_target_table, match_targets
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
 
 
-class GuardRefusal(RuntimeError):
+class GuardRefusal(RunRefused, RuntimeError):
     """The run was refused before any write."""
 
 

@@ -1,5 +1,6 @@
 """The Prefect tasks of a run. Each is a thin wrapper: the logic lives in plain functions
-(tested without the engine); here are the retry policies and what crosses task boundaries
+(tested without the engine); here are the retry policies (`tasks.retry` says which layer
+retries what) and what crosses task boundaries
 (ids and paths, never DataFrames)."""
 
 from __future__ import annotations
@@ -11,36 +12,21 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from engage_voice import RateLimitedError, ServerError, TransportError
-
 from . import discovery, execution, planning
 from .journal import RunJournal
 from .models import CampaignSelector, ChunkOutcome, LeadSelection, Plan, ResolvedCampaign
+from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .runtime import shared_client
-from .verification import Target
-
-TRANSIENT = (TransportError, ServerError, RateLimitedError)
 
 
-def retry_transient_only(task_: Any, task_run: Any, state: Any) -> bool:
-    """Retry only failures that another attempt can fix; a guard or a 4xx is final."""
-    try:
-        state.result(raise_on_failure=True)
-    except TRANSIENT:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(name="resolve campaign", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2,
-      retry_condition_fn=retry_transient_only)
+@task(name="resolve campaign", cache_policy=NO_CACHE, retries=OUTAGE_RETRIES,
+      retry_delay_seconds=OUTAGE_DELAY, retry_condition_fn=retry_outage)
 def resolve_campaign(selector: CampaignSelector) -> ResolvedCampaign:
     return discovery.resolve_campaign(shared_client(), selector)
 
 
-@task(name="select leads", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=retry_transient_only)
+@task(name="select leads", cache_policy=NO_CACHE, retries=OUTAGE_RETRIES,
+      retry_delay_seconds=OUTAGE_DELAY, retry_condition_fn=retry_outage)
 def select_leads(
     selection: LeadSelection,
     source: ResolvedCampaign,
@@ -75,28 +61,14 @@ def load_plan(journal: RunJournal) -> Plan:
     name="act on chunk",
     task_run_name="chunk {index}",
     cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=[2, 10, 30],
-    retry_condition_fn=retry_transient_only,
+    retries=OUTAGE_RETRIES,
+    retry_delay_seconds=OUTAGE_DELAY,
+    retry_condition_fn=retry_outage,
 )
-def act_on_chunk(
-    journal_root: str,
-    run_key: str,
-    index: int,
-    target: dict[str, Any] | None = None,
-    params: dict[str, Any] | None = None,
-    verify: bool = True,
-) -> ChunkOutcome:
-    from engage_voice.models import action_params_adapter
-
+def act_on_chunk(journal_root: str, run_key: str, index: int, verify: bool = True) -> ChunkOutcome:
     journal = RunJournal(journal_root, run_key)
     plan = load_plan(journal)
+    target, params = execution.chunk_target(plan, journal)
     return execution.execute_chunk(
-        shared_client(),
-        plan,
-        journal,
-        index,
-        params=action_params_adapter.validate_python(params) if params else None,
-        target=Target(**target) if target else None,
-        verify=verify,
+        shared_client(), plan, journal, index, params=params, target=target, verify=verify
     )

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
 from engage_voice.models import LeadRow, SearchCriteria
+from tasks.errors import InvalidSelection
 from tasks.models import TargetKey, TargetTable
 from tasks.private import private_dir
 
@@ -62,7 +63,7 @@ KEY_ALIASES: dict[TargetKey, tuple[str, ...]] = {
 }
 
 
-class TargetTableError(ValueError):
+class TargetTableError(InvalidSelection):
     """The target table cannot be read: missing file, unknown format, no key column."""
 
 

@@ -27,7 +27,7 @@ from engage_voice.models import (
     TimeZoneOption,
     UnsuppressLeads,
 )
-from tasks import undo
+from tasks import undo, undo_reload
 from tasks.journal import RunJournal
 from tasks.models import (
     RUN_KEY,
@@ -47,12 +47,11 @@ from tasks.undo import (
     UnknownRunError,
     default_undo_key,
     group_run_key,
-    match_copies,
     open_run_journal,
     plan_undo,
-    reload_batches,
-    upload_leads_from_frame,
 )
+from tasks.undo_copies import match_copies
+from tasks.undo_reload import reload_batches, upload_leads_from_frame
 
 ACCOUNT = "99990001"
 SOURCE = 12345
@@ -464,7 +463,7 @@ def test_delete_reloads_from_the_before_images(tmp_path, monkeypatch):
     assert uploads[0].max_passes == 5
     assert uploads[0].reserve_agent == "7" and uploads[1].reserve_agent is None
 
-    monkeypatch.setattr(undo, "RELOAD_BATCH", 1)
+    monkeypatch.setattr(undo_reload, "RELOAD_BATCH", 1)
     requests = reload_batches("Restored from del-7", uploads)
     assert [r.description for r in requests] == [
         "Restored from del-7 (1 of 2)",

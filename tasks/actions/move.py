@@ -1,0 +1,326 @@
+"""MOVE_TO_CAMPAIGN: move, copy (COPY) or transition (TRANSITION) leads into another
+campaign and list, with DUPLICATE_ACTION_SETTING MOVE or IGNORE.
+
+A move is proven per chunk by a count of its leads in the destination, and per run by the
+source, destination campaign and destination list counts against a baseline. A copy keeps
+its originals, so it is proven by counting the chunk's phones in the destination before
+and after; concurrent copy chunks sharing a phone would read each other's copies, so
+copies go one chunk at a time, and a copy is resent only when that count shows it absent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from engage_voice import SyncEngageClient
+from engage_voice.models import (
+    ComparisonOperator,
+    CopySetting,
+    DuplicateAction,
+    LeadActionResult,
+    MoveToCampaign,
+    PassesComparison,
+    SearchCriteria,
+)
+
+from ..models import Plan, ResolvedCampaign, Verification
+from ..preflight import InvalidActionParameter, check_destination_list
+from ..verification import Target, find_leads
+from .base import ActionSpec, Chunk, Expectation, Unresolvable
+from .undoing import COPY_CLOCK_MARGIN, CopyCleanupGroup, Planner, ids, records
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Move(ActionSpec):
+    family = "move/copy/transition"
+    needs_destination = True
+
+    @property
+    def is_copy(self) -> bool:
+        return self.params.copy_setting != CopySetting.MOVE
+
+    @property
+    def ignores_duplicates(self) -> bool:
+        return self.params.duplicate_action == DuplicateAction.IGNORE
+
+    @property
+    def one_chunk_at_a_time(self) -> bool:
+        return self.is_copy
+
+    @property
+    def creates_list(self) -> bool:
+        return self.params.list_id == 0
+
+    @property
+    def counts_copies(self) -> bool:
+        return self.is_copy
+
+    @property
+    def new_list_name(self) -> str | None:
+        return self.params.list_name if self.creates_list else None
+
+    @property
+    def destination_campaign_id(self) -> int | None:
+        return int(self.params.campaign_id)
+
+    @property
+    def destination_list_id(self) -> int | None:
+        return self.params.list_id or None
+
+    def into_list(self, list_id: int) -> Any:
+        return self.params.model_copy(update={"list_id": list_id, "list_name": None})
+
+    # -- the promise ---------------------------------------------------------------------
+
+    def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
+        if self.is_copy:
+            return None
+        assert target is not None
+        if self.ignores_duplicates and not resend:
+            # A lead left behind as a duplicate is a legitimate end state, but not proof
+            # that it was ever sent (the service skips duplicates when it is sent again).
+            return lambda b, a: a is not None and a["campaignId"] in (target.campaign_id, b["campaignId"])
+        return lambda b, a: (
+            a is not None
+            and a["campaignId"] == target.campaign_id
+            and (target.list_id is None or a["listId"] == target.list_id)
+        )
+
+    def count_proof(
+        self, scope: list[int], ids: list[int], target: Target | None
+    ) -> tuple[str, SearchCriteria] | None:
+        if self.is_copy or target is None:
+            return None
+        return f"in campaign {target.campaign_id}", SearchCriteria(
+            campaign_ids=[target.campaign_id],
+            lead_ids=ids,
+            list_ids=[target.list_id] if target.list_id else None,
+        )
+
+    def expected_count(self, ids: list[int], result: LeadActionResult | None) -> int:
+        if self.ignores_duplicates and result is not None:
+            return result.lead_update_count
+        return len(ids)
+
+    def count_note(self, missing: int) -> str | None:
+        return f"{missing} duplicates left in the source (IGNORE)"
+
+    def verify(
+        self,
+        chunk: Chunk,
+        result: LeadActionResult | None,
+        phone_counts: tuple[int, int] | None = None,
+    ) -> list[Verification]:
+        if not self.is_copy:
+            return super().verify(chunk, result, phone_counts)
+        assert chunk.target is not None and phone_counts is not None
+        ids = chunk.ids
+        copied = result.lead_update_count if result else 0
+        kept = chunk.client.count_leads(
+            SearchCriteria(campaign_ids=[chunk.plan.source.campaign_id], lead_ids=ids), chunk.account
+        )
+        return [
+            Verification(check="originals kept in source", expected=len(ids), observed=kept),
+            Verification(
+                check=f"copies added to campaign {chunk.target.campaign_id}",
+                expected=copied,
+                observed=phone_counts[1] - phone_counts[0],
+                note=None
+                if copied == len(ids)
+                else f"{len(ids) - copied} duplicates ignored by DUPLICATE_ACTION_SETTING=IGNORE",
+            ),
+        ]
+
+    def still_to_send(self, chunk: Chunk) -> tuple[list[int], str]:
+        if not self.is_copy:
+            return super().still_to_send(chunk)
+        first = chunk.journal.first_sent(chunk.index) or {}
+        before_count = first.get("phones_in_target")
+        now = self.phones_in_target(chunk)
+        if before_count is None:
+            raise Unresolvable("no record of the target's state before the copy")
+        if now == before_count:
+            return chunk.ids, "the earlier copy had not been applied: sent again"
+        return [], f"the earlier copy was applied ({now - before_count} copies found): not resent"
+
+    # -- checks before planning ends ---------------------------------------------------------
+
+    def check_parameters(
+        self,
+        client: SyncEngageClient,
+        source: ResolvedCampaign,
+        destination: ResolvedCampaign | None,
+        now: datetime,
+    ) -> None:
+        if destination is None:
+            raise InvalidActionParameter("campaign_id", "the destination was not resolved")
+        if destination.campaign_id == source.campaign_id:
+            raise InvalidActionParameter(
+                "campaign_id",
+                f"the destination is the source campaign {source.campaign_name!r}: "
+                "MOVE_TO_CAMPAIGN moves leads between campaigns",
+            )
+        if self.params.list_id:
+            check_destination_list(client, self.params.list_id, destination)
+
+    # -- run-level proof -----------------------------------------------------------------------
+
+    def run_checks(
+        self,
+        client: SyncEngageClient,
+        plan: Plan,
+        moved: int,
+        baseline: dict[str, int],
+        new_list_id: int | None,
+        acted_on: dict[int, str | None],
+    ) -> list[Verification]:
+        """Source, destination campaign and list counts against the counts taken before the
+        first write, and, with IGNORE, every lead acted on accounted for."""
+        if plan.destination is None:
+            return []
+        account = plan.source.account_id
+        dest = plan.destination.campaign_id
+        copy = self.is_copy
+        note = "counts other concurrent changes too"
+
+        def count(**kw: Any) -> int:
+            return client.count_leads(SearchCriteria(**kw), account)
+
+        checks = [
+            Verification(
+                check=f"source campaign {'unchanged (copy)' if copy else 'shrank by the moved leads'}",
+                expected=baseline["source_campaign"] - (0 if copy else moved),
+                observed=count(campaign_id=plan.source.campaign_id),
+                note=note,
+            ),
+            Verification(
+                check="destination campaign grew by the moved leads",
+                expected=baseline["destination_campaign"] + moved,
+                observed=count(campaign_id=dest),
+                note=note,
+            ),
+        ]
+        list_id = plan.destination.list_ids[0] if plan.destination.list_ids else new_list_id
+        if list_id is not None:
+            checks.append(
+                Verification(
+                    check=f"destination list {list_id} grew by the moved leads",
+                    expected=baseline.get("destination_list", 0) + moved,
+                    observed=count(campaign_id=dest, list_ids=[list_id]),
+                    note=note,
+                )
+            )
+        if self.ignores_duplicates:
+            checks.append(_duplicates_accounted(client, account, dest, moved, acted_on, copy))
+        return checks
+
+
+    # -- undo ------------------------------------------------------------------------------------
+
+    def plan_undo(self, p: Planner, before: pd.DataFrame, chunk_of: dict[int, int]) -> None:
+        action = self.params
+        dest = p.plan.destination.campaign_id if p.plan.destination else action.campaign_id
+        # The list the leads went into: the one named, or the one the run created.
+        dest_list = action.list_id or p.journal.created_list_id()
+        if self.is_copy:
+            self._undo_copies(p, before, dest, dest_list)
+            return
+        rows = records(before, ["leadId", "campaignId", "listId"])
+        unknown = [r for r in rows if r["campaignId"] is None or r["listId"] is None]
+        p.lost(unknown, "the original campaign or list is not in the before-image")
+        by_origin: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+        for record in rows:
+            if record["campaignId"] is None or record["listId"] is None:
+                continue
+            origin = (int(record["campaignId"]), int(record["listId"]))
+            if origin != (dest, dest_list):  # already there: the move left them alone
+                by_origin[origin].append(record)
+        if dest_list is not None:
+            require = SearchCriteria(list_ids=[dest_list])
+            label = f"in campaign {dest}, list {dest_list}"
+        else:
+            require, label = SearchCriteria(), f"in campaign {dest}"
+        for (campaign, list_id), group in sorted(by_origin.items()):
+            p.act(
+                MoveToCampaign(campaign_id=campaign, list_id=list_id),
+                group,
+                f"MOVE_TO_CAMPAIGN back to campaign {campaign}, list {list_id}, of {len(group):,} "
+                f"leads moved to campaign {dest}",
+                require,
+                label,
+                campaign_id=dest,
+            )
+        if self.ignores_duplicates:
+            p.notes.append(
+                "the run used DUPLICATE_ACTION_SETTING=IGNORE: leads it left in the source as "
+                "duplicates are not in the destination and show as changed since the run"
+            )
+
+    def _undo_copies(
+        self, p: Planner, before: pd.DataFrame, dest: int, dest_list: int | None
+    ) -> None:
+        rows = records(before, ["leadId", "leadPhone"])
+        no_phone = [r for r in rows if not r["leadPhone"]]
+        p.lost(no_phone, "the original has no phone in the before-image: its copy cannot be found")
+        with_phone = [r for r in rows if r["leadPhone"]]
+        if self.params.copy_setting == CopySetting.TRANSITION:
+            require = SearchCriteria(lead_states=["TRANSITIONED"])
+            label = "TRANSITIONED"
+        else:
+            require = SearchCriteria(
+                lead_states=["READY"],
+                lead_passes_criteria=PassesComparison(operator=ComparisonOperator.EQUALS, value=0),
+            )
+            label = "READY with 0 passes (as copied)"
+        if with_phone:
+            where = f"campaign {dest}" + (f", list {dest_list}" if dest_list else "")
+            p.groups.append(
+                CopyCleanupGroup(
+                    description=f"DELETE_LEADS on the copies in {where} of {len(with_phone):,} "
+                    f"leads ({self.params.copy_setting.name}); the originals were not changed",
+                    account_id=p.account,
+                    campaign_id=dest,
+                    list_id=dest_list,
+                    lead_ids=ids(with_phone),
+                    phones={int(r["leadId"]): str(r["leadPhone"]) for r in with_phone},
+                    since=p.plan.created_at - COPY_CLOCK_MARGIN,
+                    require=require,
+                    require_label=label,
+                )
+            )
+
+
+def _duplicates_accounted(
+    client: SyncEngageClient,
+    account: str,
+    dest: int,
+    moved: int,
+    acted_on: dict[int, str | None],
+    copy: bool,
+) -> Verification:
+    """With IGNORE, each lead acted on was moved (found in the destination by id) or left
+    behind as a duplicate (its phone belongs to a lead of the destination campaign). For a
+    copy, each lead's phone must be in the destination: as its copy, or as the duplicate
+    that made the service skip it."""
+    ids = sorted(acted_on)
+    found = set() if copy else set(find_leads(client, account, [dest], ids))
+    phones = sorted({p for i, p in acted_on.items() if i not in found and p})
+    in_destination: set[str] = set()
+    for start in range(0, len(phones), 1000):
+        criteria = SearchCriteria(campaign_ids=[dest], lead_phone_numbers=phones[start : start + 1000])
+        for page in client.search_leads(criteria, account):
+            in_destination.update(row.lead_phone for row in page if row.lead_phone)
+    unaccounted = sorted(i for i in ids if i not in found and acted_on[i] not in in_destination)
+    verb = "copied" if copy else "moved"
+    return Verification(
+        check=f"every lead {verb} or left as a duplicate "
+        f"({moved} {verb}, {len(ids) - moved} duplicates ignored)",
+        expected=len(ids),
+        observed=len(ids) - len(unaccounted),
+        mismatched_lead_ids=unaccounted,
+        note="a duplicate is a lead whose phone already belongs to a lead of the destination",
+    )
