@@ -1,4 +1,4 @@
-"""The Prefect flows of the lead pipelines (every one built on `pipeline.run_pipeline`)."""
+"""The Prefect flows of the lead pipelines (entry points: each is a `@flow`, its parameters, its docstring and one call into `tasks`)."""
 
 from .export_leads import export_leads
 from .inventory import inventory

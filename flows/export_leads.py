@@ -38,11 +38,11 @@ from tasks.models import Guards, LeadSelection, ResolvedCampaign, RunOptions
 from tasks.planning import base_criteria
 from tasks.private import private_bytes, private_dir
 from tasks.retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
+from tasks.run import run_pipeline
 from tasks.runtime import journal_root, shared_client
 from tasks.targets import load_target_table, match_targets
 
-from .keys import field
-from .pipeline import run_pipeline
+from .naming import field
 
 TASK_RUNNER_THREADS = 16
 EMAIL_CHUNK = 5000  # the most leads RunOptions allows in one chunk, so the fewest e-mails

@@ -6,9 +6,9 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.models import ActionParamsForm, Guards, LeadSelection, RunOptions, RunReport
+from tasks.run import Predicate, run_pipeline
 
 from .naming import action_run_name
-from .pipeline import Predicate, run_pipeline
 
 # Chunks are I/O bound and paced by the sub-account's budget; 16 threads is the ceiling,
 # RunOptions.max_concurrency the working value.

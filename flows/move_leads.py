@@ -22,11 +22,12 @@ from engage_voice.models import CopySetting, DuplicateAction, LeadList, MoveToCa
 from tasks import steps
 from tasks.errors import InvalidSelection
 from tasks.journal import RunJournal
+from tasks.keys import base_run_key
 from tasks.models import Guards, LeadSelection, ResolvedCampaign, RunOptions, RunReport
+from tasks.run import run_pipeline
 from tasks.runtime import journal_root, shared_client
 
-from .keys import base_run_key, field
-from .pipeline import run_pipeline
+from .naming import field
 
 TASK_RUNNER_THREADS = 16
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
-def _get(obj: Any, name: str) -> Any:
+def field(obj: Any, name: str) -> Any:
+    """A field of a parameter as Prefect hands it to run-name callables (model or dict)."""
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
@@ -13,7 +15,19 @@ def action_run_name() -> str:
     from prefect.runtime import flow_run
 
     params = flow_run.parameters or {}
-    action = _get(params.get("action"), "action") or "lead action"
-    source = _get(_get(params.get("selection"), "source"), "campaign") or "?"
+    action = field(params.get("action"), "action") or "lead action"
+    source = field(field(params.get("selection"), "source"), "campaign") or "?"
     label = str(action).lower().replace("_leads", "").replace("_", " ")
     return f"{label} · {source}"
+
+
+def nightly_run_name(kind: str) -> Callable[[], str]:
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        campaigns = (flow_run.parameters or {}).get("campaigns") or []
+        names = [str(field(c, "campaign")) for c in campaigns]
+        shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+        return f"{kind} · {shown or '?'}"
+
+    return name

@@ -12,16 +12,13 @@ would both read and rewrite its suppression state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 import pandas as pd
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from engage_voice.models import (
     LeadState,
@@ -31,13 +28,21 @@ from engage_voice.models import (
     SuppressLeads,
     UnsuppressLeads,
 )
-from tasks import steps
-from tasks.errors import RunNotCompleted
+from tasks import suppress_state
+from tasks.approval import ask_approval
+from tasks.dnc import (
+    DncUnreadable,
+    dnc_phones,
+    phone_or_none,
+    still_suppressed,
+    suppressed_by,
+    unreadable_text,
+)
 from tasks.frames import check_conditions
 from tasks.journal import RunJournal
+from tasks.keys import base_run_key, derived_run_key
 from tasks.models import (
     CampaignSelector,
-    ChunkStatus,
     Condition,
     Guards,
     LeadSelection,
@@ -47,12 +52,21 @@ from tasks.models import (
     TargetKey,
     TargetTable,
 )
-from tasks.runtime import journal_root, shared_client
-from tasks.targets import frame_to_target_table, load_target_table, read_phone
+from tasks.nightly import (
+    Campaign,
+    CampaignOutcome,
+    NightlyFailed,
+    check_dispositions,
+    finish,
+    resolve_campaigns,
+    run_each,
+    status_of,
+)
+from tasks.run import RunFailed, run_pipeline
+from tasks.runtime import journal_root
+from tasks.targets import frame_to_target_table
 
-from . import suppress_state
-from .keys import base_run_key, derived_run_key, field
-from .pipeline import RunFailed, ask_approval, run_pipeline
+from .naming import nightly_run_name
 
 TASK_RUNNER_THREADS = 16
 
@@ -68,165 +82,6 @@ State = Annotated[LeadState, BeforeValidator(LeadState.parse)]
 States = Annotated[list[State], Field(min_length=1)]
 Disposition = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1)]
 Dispositions = Annotated[list[Disposition], Field(min_length=1)]
-
-
-class NightlyFailed(RunNotCompleted, RuntimeError):
-    """Some campaigns failed; the others ran. `outcomes` holds every campaign's result."""
-
-    def __init__(self, message: str, outcomes: list[CampaignOutcome]) -> None:
-        super().__init__(message)
-        self.outcomes = outcomes
-
-
-class CampaignOutcome(BaseModel):
-    """One campaign's result in a nightly run (a row of the summary table)."""
-
-    campaign: str = Field(description="The campaign as named in the parameters.")
-    account_id: str | None = None
-    campaign_id: int | None = None
-    run_key: str | None = None
-    status: Literal["verified", "done", "nothing to do", "dry run", "failed"] = Field(
-        description="done: acted on without verification (options.verify=False)."
-    )
-    selected: int = Field(0, description="Leads planned (for nightly_suppress: to suppress).")
-    updated: int = Field(0, description="Leads changed (for nightly_suppress: suppressed).")
-    unsuppressed: int | None = Field(None, description="nightly_suppress: leads released.")
-    message: str = ""
-
-
-# ---------------------------------------------------------------------------------------
-# The per-campaign loop both flows share
-# ---------------------------------------------------------------------------------------
-
-
-def _label(selector: CampaignSelector) -> str:
-    parts = [selector.campaign]
-    if selector.dial_group:
-        parts.append(f"dial group {selector.dial_group}")
-    if selector.account:
-        parts.append(f"account {selector.account}")
-    if selector.lists:
-        parts.append(f"lists {', '.join(selector.lists)}")
-    return " / ".join(parts)
-
-
-@dataclass
-class _Campaign:
-    selector: CampaignSelector
-    source: ResolvedCampaign | None
-    failure: str | None = None
-
-
-def _resolve(campaigns: list[CampaignSelector]) -> list[_Campaign]:
-    """Every campaign resolved, or its failure recorded; one bad name does not stop the rest."""
-    logger = get_run_logger()
-    resolved: list[_Campaign] = []
-    seen: dict[tuple[str, int], str] = {}
-    for selector in campaigns:
-        try:
-            source = steps.resolve_campaign(selector)
-        except Exception as exc:
-            logger.error("campaign %s: %s", _label(selector), exc)
-            resolved.append(_Campaign(selector, None, f"{type(exc).__name__}: {exc}"))
-            continue
-        ident = (source.account_id, source.campaign_id)
-        if ident in seen:
-            # Both entries would share one run key and one suppression state.
-            resolved.append(
-                _Campaign(
-                    selector,
-                    source,
-                    f"campaign {source.campaign_id} is already named by {seen[ident]!r}; "
-                    "name each campaign once (put its lists in one entry)",
-                )
-            )
-            continue
-        seen[ident] = _label(selector)
-        resolved.append(_Campaign(selector, source))
-    return resolved
-
-
-def _run_each(
-    campaigns: list[_Campaign],
-    base_key: str,
-    run_one: Callable[[_Campaign, str], CampaignOutcome],
-) -> list[CampaignOutcome]:
-    logger = get_run_logger()
-    outcomes: list[CampaignOutcome] = []
-    for item in campaigns:
-        source = item.source
-        outcome = CampaignOutcome(
-            campaign=_label(item.selector),
-            account_id=source.account_id if source else None,
-            campaign_id=source.campaign_id if source else None,
-            status="failed",
-            message=item.failure or "",
-        )
-        if item.failure is None and source is not None:
-            key = derived_run_key(base_key, f"{source.account_id}-{source.campaign_id}")
-            outcome.run_key = key
-            try:
-                ran = run_one(item, key)
-                outcome = ran.model_copy(
-                    update={
-                        k: getattr(outcome, k)
-                        for k in ("campaign", "account_id", "campaign_id", "run_key")
-                    }
-                )
-            except Exception as exc:  # the others still run; the flow fails at the end
-                logger.error("campaign %s failed: %s", outcome.campaign, exc)
-                outcome.message = f"{type(exc).__name__}: {exc}"
-        outcomes.append(outcome)
-    return outcomes
-
-
-def _status(report: RunReport) -> Literal["verified", "done", "nothing to do", "dry run"]:
-    if report.dry_run:
-        return "dry run"
-    if not report.outcomes:
-        return "nothing to do"
-    verified = all(o.verifications for o in report.outcomes)
-    return "verified" if verified else "done"
-
-
-def _finish(kind: str, base_key: str, outcomes: list[CampaignOutcome], note: str) -> None:
-    safe = "".join(c if c.isalnum() else "-" for c in base_key.lower()).strip("-")
-    create_table_artifact(
-        [
-            {
-                "campaign": o.campaign,
-                "account": o.account_id or "",
-                "campaign id": o.campaign_id or "",
-                "status": o.status,
-                "selected": o.selected,
-                "updated": o.updated,
-                **({} if kind == "nightly-reset" else {"unsuppressed": o.unsuppressed or 0}),
-                "run key": o.run_key or "",
-                "message": o.message,
-            }
-            for o in outcomes
-        ],
-        key=f"{kind}-{safe}"[:100],
-        description=f"{kind.replace('-', ' ')}: every campaign. {note}",
-    )
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        listing = "; ".join(f"{o.campaign}: {o.message}" for o in failed)
-        raise NightlyFailed(
-            f"{len(failed)} of {len(outcomes)} campaigns failed: {listing}", outcomes
-        )
-
-
-def _nightly_run_name(kind: str) -> Callable[[], str]:
-    def name() -> str:
-        from prefect.runtime import flow_run
-
-        campaigns = (flow_run.parameters or {}).get("campaigns") or []
-        names = [str(field(c, "campaign")) for c in campaigns]
-        shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
-        return f"{kind} · {shown or '?'}"
-
-    return name
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,23 +105,9 @@ def reset_campaign(selection: LeadSelection, guards: Guards, options: RunOptions
     )
 
 
-def _check_dispositions(accounts: set[str], wanted: list[str]) -> None:
-    """Unknown system dispositions fail the run before any write: a typo would match no
-    lead, and the job would silently reset nothing night after night."""
-    client = shared_client()
-    for account in sorted(accounts):
-        known = {d.upper() for d in client.system_dispositions(account)}
-        unknown = [d for d in wanted if d not in known]
-        if unknown:
-            raise ValueError(
-                f"unknown system dispositions {unknown} for account {account}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-
-
 @flow(
     name="nightly_reset",
-    flow_run_name=_nightly_run_name("nightly reset"),
+    flow_run_name=nightly_run_name("nightly reset"),
     task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
     log_prints=True,
 )
@@ -301,10 +142,10 @@ def nightly_reset(
     states = list(dict.fromkeys(LeadState.parse(s) for s in lead_states))
     dispositions = list(dict.fromkeys(system_dispositions))
     base_key = base_run_key(options)
-    resolved = _resolve(list(campaigns))
-    _check_dispositions({c.source.account_id for c in resolved if c.source}, dispositions)
+    resolved = resolve_campaigns(list(campaigns))
+    check_dispositions({c.source.account_id for c in resolved if c.source}, dispositions)
 
-    def run_one(item: _Campaign, key: str) -> CampaignOutcome:
+    def run_one(item: Campaign, key: str) -> CampaignOutcome:
         selection = LeadSelection(
             source=item.selector,
             criteria=SearchCriteria(lead_states=states, system_dispositions=dispositions),
@@ -315,14 +156,14 @@ def nightly_reset(
         )
         return CampaignOutcome(
             campaign="",
-            status=_status(report),
+            status=status_of(report),
             selected=report.total_leads,
             updated=report.updated,
             message=report.message,
         )
 
-    outcomes = _run_each(resolved, base_key, run_one)
-    _finish(
+    outcomes = run_each(resolved, base_key, run_one)
+    finish(
         "nightly-reset",
         base_key,
         outcomes,
@@ -334,43 +175,6 @@ def nightly_reset(
 # ---------------------------------------------------------------------------------------
 # nightly_suppress
 # ---------------------------------------------------------------------------------------
-
-
-def _phone_or_none(value: object) -> str | None:
-    try:
-        return read_phone(value)
-    except ValueError:
-        return None
-
-
-def _acted_on(journal: RunJournal) -> list[tuple[int, str | None]]:
-    """(lead id, phone) of every lead the run acted on and proved: the before-images of
-    the done, verified chunks hold exactly the leads that still matched (were unsuppressed)
-    when their chunk was sent. A failed chunk's leads may be unchanged: never recorded."""
-    def proved(outcome: Any) -> bool:
-        return outcome is not None and outcome.status == ChunkStatus.DONE and outcome.verified
-
-    pairs: list[tuple[int, str | None]] = []
-    for _, frame in journal.before_images(proved):
-        pairs += [
-            (int(i), _phone_or_none(p))
-            for i, p in zip(frame["leadId"], frame["leadPhone"], strict=True)
-        ]
-    return pairs
-
-
-def _still_suppressed(source: ResolvedCampaign, lead_ids: list[int]) -> set[int]:
-    client = shared_client()
-    found: set[int] = set()
-    for start in range(0, len(lead_ids), 1000):
-        criteria = SearchCriteria(
-            campaign_ids=[source.campaign_id],
-            lead_ids=lead_ids[start : start + 1000],
-            suppressed=SuppressedFilter.ONLY_SUPPRESSED,
-        )
-        for page in client.search_leads(criteria, source.account_id):
-            found.update(row.lead_id for row in page)
-    return found
 
 
 @flow(
@@ -417,11 +221,11 @@ def suppress_campaign(
     except RunFailed:
         # The chunks that did finish suppressed their leads: record them now, or no later
         # night would ever release them (their filter skips suppressed leads).
-        state = suppress_state.add_suppressed(state, _acted_on(journal), suppress_key)
+        state = suppress_state.add_suppressed(state, suppressed_by(journal), suppress_key)
         suppress_state.write_state(path, state)
         raise
     if suppressed.outcomes and not suppressed.dry_run:  # run_pipeline raised unless verified
-        state = suppress_state.add_suppressed(state, _acted_on(journal), suppress_key)
+        state = suppress_state.add_suppressed(state, suppressed_by(journal), suppress_key)
         suppress_state.write_state(path, state)
 
     release = state[~state["leadPhone"].isin(dnc)]
@@ -451,7 +255,7 @@ def suppress_campaign(
         def not_on_dnc(frame: pd.DataFrame) -> pd.Series:
             # The lead's phone now, not the one recorded: never release a number on the list,
             # nor one that cannot be read (it may be a listed number in another format).
-            now = frame["leadPhone"].map(_phone_or_none, na_action="ignore")
+            now = frame["leadPhone"].map(phone_or_none, na_action="ignore")
             return now.notna() & ~now.isin(dnc)
 
         released = run_pipeline(
@@ -470,7 +274,7 @@ def suppress_campaign(
             # Leads no longer suppressed (released now, or by someone else) or gone from the
             # campaign leave the state; any still suppressed stay, to be tried again.
             ids = [int(i) for i in release["leadId"]]
-            keep = _still_suppressed(source, ids)
+            keep = still_suppressed(source, ids)
             state = suppress_state.remove_leads(state, [i for i in ids if i not in keep])
             suppress_state.write_state(path, state)
     logger.info(
@@ -480,7 +284,7 @@ def suppress_campaign(
         released.updated if released else 0,
         len(state),
     )
-    statuses = {_status(suppressed)} | ({_status(released)} if released else set())
+    statuses = {status_of(suppressed)} | ({status_of(released)} if released else set())
     status = (
         "dry run"
         if "dry run" in statuses
@@ -499,57 +303,9 @@ def suppress_campaign(
     )
 
 
-class DncRow(BaseModel):
-    """A row of the do-not-call input that could not be read as a phone number."""
-
-    row: int = Field(description="Spreadsheet row (header = 1), or position in `phones` (1 = first).")
-    value: Any = None
-    reason: str
-
-
-class DncUnreadable(NightlyFailed):
-    """Rows of the do-not-call input could not be read: the readable ones were suppressed,
-    and nothing was released, since an unreadable row may hold a number still on the list."""
-
-    def __init__(self, message: str, outcomes: list[CampaignOutcome], rows: list[DncRow]) -> None:
-        super().__init__(message, outcomes)
-        self.rows = rows
-
-
-def _unreadable_text(rows: list[DncRow], limit: int = 20) -> str:
-    shown = "; ".join(f"row {r.row} {r.value!r}: {r.reason}" for r in rows[:limit])
-    more = f" (+{len(rows) - limit} more)" if len(rows) > limit else ""
-    return f"{len(rows)} unreadable rows: {shown}{more}"
-
-
-def _dnc_phones(
-    dnc: TargetTable | None, phones: list[str | int | float] | None
-) -> tuple[list[str], list[DncRow], str]:
-    """(readable phones, unreadable rows, a note): one reading (`read_phone`) for both
-    inputs, so a list and a file holding the same cells behave the same."""
-    if (dnc is None) == (phones is None):
-        raise ValueError("give exactly one of `dnc` (a table of phones) and `phones` (a list)")
-    if phones is not None:
-        values: list[str] = []
-        bad: list[DncRow] = []
-        for position, raw in enumerate(phones, start=1):
-            try:
-                values.append(read_phone(raw))
-            except ValueError as exc:
-                bad.append(DncRow(row=position, value=raw, reason=str(exc)))
-        values = list(dict.fromkeys(values))
-        return values, bad, f"{len(values)} phones given"
-    assert dnc is not None
-    if TargetKey(dnc.key) is not TargetKey.PHONE:
-        raise ValueError(f"the DNC table must hold phones (key leadPhone), not {dnc.key}")
-    keys = load_target_table(dnc)
-    bad = [DncRow(row=m["row"], value=m["value"], reason=m["reason"]) for m in keys.malformed]
-    return [str(v) for v in keys.values], bad, f"{len(keys.values)} phones in {dnc.path}"
-
-
 @flow(
     name="nightly_suppress",
-    flow_run_name=_nightly_run_name("nightly suppress"),
+    flow_run_name=nightly_run_name("nightly suppress"),
     task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
     log_prints=True,
 )
@@ -593,10 +349,10 @@ def nightly_suppress(
             "nightly_suppress records the leads it suppressed only after a verified run; "
             "run it with options.verify=True"
         )
-    values, unreadable, note = _dnc_phones(dnc, phones)
+    values, unreadable, note = dnc_phones(dnc, phones)
     if not values and unreadable:
         raise DncUnreadable(
-            f"the do-not-call input holds no readable phone number ({_unreadable_text(unreadable)}); "
+            f"the do-not-call input holds no readable phone number ({unreadable_text(unreadable)}); "
             "nothing was suppressed or released",
             [],
             unreadable,
@@ -608,18 +364,18 @@ def nightly_suppress(
         )
     blocked = None
     if unreadable:
-        blocked = f"the do-not-call input has {_unreadable_text(unreadable)}"
+        blocked = f"the do-not-call input has {unreadable_text(unreadable)}"
         get_run_logger().error("%s; nothing is released on this run", blocked)
-        note += f"; {_unreadable_text(unreadable)}: NOTHING RELEASED"
+        note += f"; {unreadable_text(unreadable)}: NOTHING RELEASED"
     base_key = base_run_key(options)
     table = frame_to_target_table(
         pd.DataFrame({"leadPhone": pd.Series(values, dtype="string")}),
         TargetKey.PHONE,
         suppress_state.state_dir() / "dnc",
     )
-    resolved = _resolve(list(campaigns))
+    resolved = resolve_campaigns(list(campaigns))
 
-    def run_one(item: _Campaign, key: str) -> CampaignOutcome:
+    def run_one(item: Campaign, key: str) -> CampaignOutcome:
         assert item.source is not None
         return suppress_campaign(
             selector=item.selector,
@@ -631,13 +387,13 @@ def nightly_suppress(
             max_release_fraction=max_release_fraction,
         )
 
-    outcomes = _run_each(resolved, base_key, run_one)
+    outcomes = run_each(resolved, base_key, run_one)
     try:
-        _finish("nightly-suppress", base_key, outcomes, f"Do-not-call list: {note}.")
+        finish("nightly-suppress", base_key, outcomes, f"Do-not-call list: {note}.")
     except NightlyFailed as exc:
         if unreadable:
             raise DncUnreadable(
-                f"{exc}; and the do-not-call input has {_unreadable_text(unreadable)}: the "
+                f"{exc}; and the do-not-call input has {unreadable_text(unreadable)}: the "
                 "readable phones were suppressed, nothing was released",
                 outcomes,
                 unreadable,
@@ -645,7 +401,7 @@ def nightly_suppress(
         raise
     if unreadable:
         raise DncUnreadable(
-            f"the do-not-call input has {_unreadable_text(unreadable)}: the readable phones "
+            f"the do-not-call input has {unreadable_text(unreadable)}: the readable phones "
             "were suppressed, nothing was released. Fix those rows and run again",
             outcomes,
             unreadable,

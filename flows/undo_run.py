@@ -51,6 +51,7 @@ from tasks.models import (
 from tasks.planning import GuardRefusal
 from tasks.private import private_bytes, private_dir, private_file
 from tasks.retry import OUTAGE, OUTAGE_DELAY, OUTAGE_RETRIES, retry_on, retry_outage
+from tasks.run import RunFailed, run_pipeline
 from tasks.runtime import journal_root, shared_client
 from tasks.undo import (
     MAX_UNDO_KEY,
@@ -68,8 +69,6 @@ from tasks.undo import (
 )
 from tasks.undo_copies import CopyMatch, match_copies
 from tasks.undo_reload import reload_batches, upload_leads_from_frame
-
-from .pipeline import RunFailed, run_pipeline
 
 FLOW_NAME = "undo_run"
 TASK_RUNNER_THREADS = 16

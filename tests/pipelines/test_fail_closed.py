@@ -25,7 +25,6 @@ from engage_voice.models import (
     SuppressLeads,
 )
 from flows.lead_action import lead_action
-from flows.pipeline import RunFailed
 from tasks.journal import RunJournal
 from tasks.models import (
     CampaignSelector,
@@ -39,6 +38,7 @@ from tasks.models import (
 )
 from tasks.planning import EmptyTargetTable, NotApproved, WholeCampaignRefused
 from tasks.preflight import InvalidActionParameter
+from tasks.run import RunFailed
 
 from .test_approval_and_resume import _paused_run_id
 

@@ -261,7 +261,7 @@ def test_a_run_whose_proof_fails_ends_failed_naming_the_leads(engage_env):
     import time
     from pathlib import Path
 
-    from flows.pipeline import RunFailed
+    from tasks.run import RunFailed
 
     store = engage_env.server.store
     account_id, campaign_id = _campaign(store)
@@ -395,8 +395,8 @@ def test_review_regressions_run_keys_dry_run_and_filters(engage_env):
     """A dry run on a journalled run key writes nothing; another filter under the same run
     key is refused (regressions: the resume path ignored dry_run and compared only the
     action)."""
-    from flows.pipeline import RunFailed
     from tasks.journal import RunKeyConflictError
+    from tasks.run import RunFailed
 
     # Every action answers 5xx: the run ends with its chunks ambiguous, journalled.
     engage_env.faults(rate_5xx=1.0, path_contains="campaignLeads/actions")
@@ -455,7 +455,7 @@ def test_a_chunk_failing_for_good_is_reported_not_crashing_the_run(engage_env):
     import time
     from pathlib import Path
 
-    from flows.pipeline import RunFailed
+    from tasks.run import RunFailed
 
     chunks = Path(os.environ["LEADS_JOURNAL_DIR"]) / "lockout" / "chunks"
     engage_env.faults(latency_ms=300, path_contains="campaignLeads/actions")

@@ -7,9 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from flows.nightly import DncUnreadable, NightlyFailed, nightly_reset, nightly_suppress
-from flows.suppress_state import read_state, state_path
+from flows.nightly import nightly_reset, nightly_suppress
+from tasks.dnc import DncUnreadable
 from tasks.models import CampaignSelector, RunOptions, TargetKey, TargetTable
+from tasks.nightly import NightlyFailed
+from tasks.suppress_state import read_state, state_path
 
 ACCOUNT = "99990001"
 PREDICTIVE = 12345  # My Predictive Campaign

@@ -37,11 +37,11 @@ def test_every_pipeline_error_has_the_one_root():
 
 
 def test_refusals_and_incomplete_runs_are_caught_in_one_clause_each():
-    from flows.nightly import DncUnreadable
-    from flows.pipeline import RunFailed
+    from tasks.dnc import DncUnreadable
     from tasks.journal import RunInProgressError, RunKeyConflictError
     from tasks.planning import EmptyTargetTable, NotApproved, WholeCampaignRefused
     from tasks.preflight import InvalidActionParameter
+    from tasks.run import RunFailed
     from tasks.targets import TargetTableError
     from tasks.undo import UnknownRunError
 

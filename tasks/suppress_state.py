@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.private import private_dir
-from tasks.runtime import journal_root
+from .private import private_dir
+from .runtime import journal_root
 
 SCHEMA = pa.schema(
     [

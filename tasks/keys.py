@@ -1,4 +1,5 @@
-"""Run keys for flows that run several pipelines, and small helpers for run names.
+"""Run keys: the one derivation of a run's key, and the keys of the runs a flow runs
+several pipelines under.
 
 A flow that runs one pipeline per campaign derives each pipeline's run key from its own
 (options.run_key, else the flow run id), so that re-running the flow with the same key -
@@ -8,9 +9,8 @@ or retrying the same flow run - resumes every campaign where it stopped.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
-from tasks.models import RUN_KEY, RunOptions
+from .models import RUN_KEY, RunOptions
 
 MAX_KEY = 100
 
@@ -41,8 +41,3 @@ def derived_run_key(base: str, *parts: object) -> str:
     if not RUN_KEY.match(key):
         raise ValueError(f"derived run key {key!r} is not a valid run key")
     return key
-
-
-def field(obj: Any, name: str) -> Any:
-    """A field of a parameter as Prefect hands it to run-name callables (model or dict)."""
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)

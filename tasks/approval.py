@@ -1,0 +1,53 @@
+"""Approval: a run that needs an operator's yes pauses in the Prefect UI with a typed form
+that shows the plan's numbers. Nothing is written before the answer."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+
+from .models import Guards, Plan
+from .planning import NotApproved, approval_reasons
+
+# How often a paused run looks for the operator's answer (Prefect's default is 10 s).
+APPROVAL_POLL_SECONDS = 2
+
+
+class Approval(RunInput):
+    """Shown in the Prefect UI when a destructive run waits for approval."""
+
+    approve: bool = False
+    reason: str = ""
+
+
+def ask_approval(description: str, timeout: int, what: str) -> None:
+    """Pause the flow run until an operator answers the form; `NotApproved` unless they
+    approve. Nothing may be written before this returns."""
+    logger = get_run_logger()
+    logger.warning("waiting for approval: %s", description)
+    answer = pause_flow_run(
+        wait_for_input=Approval.with_initial_data(description=description, approve=False),
+        timeout=timeout,
+        poll_interval=APPROVAL_POLL_SECONDS,
+    )
+    if not answer.approve:
+        raise NotApproved(
+            f"{what} was not approved" + (f": {answer.reason}" if answer.reason else "")
+        )
+    logger.info("approved%s", f": {answer.reason}" if answer.reason else "")
+
+
+def approve_plan(plan: Plan, guards: Guards) -> None:
+    description = (
+        f"**{plan.action.action}** on **{plan.total_leads:,}** leads of "
+        f"**{plan.source.campaign_name}** ({plan.campaign_total:,} in the campaign), "
+        f"in {len(plan.chunks)} chunks. Parameters: `{plan.action.param_map() or '-'}`. "
+        f"Approval is asked because: {'; '.join(approval_reasons(plan, guards))}. "
+        "This cannot be undone completely. Set approve to true to proceed."
+    )
+    ask_approval(
+        description,
+        guards.approval_timeout_seconds,
+        f"{plan.action.action} on {plan.total_leads:,} leads",
+    )

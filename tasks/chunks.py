@@ -1,0 +1,90 @@
+"""Chunked execution: the chunk tasks run concurrently up to `max_concurrency`, one at a
+time where the action's spec says so, and one at a time until a move's new list exists.
+A chunk whose task fails for good is recorded as failed, never lost."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from prefect.futures import as_completed
+
+from . import reporting, steps
+from .actions import spec_for
+from .destination import created_list_id
+from .journal import RunJournal
+from .models import ChunkOutcome, ChunkStatus, Plan, RunOptions
+
+
+def run_chunks(
+    plan: Plan, journal: RunJournal, options: RunOptions, logger: Any
+) -> list[ChunkOutcome]:
+    root = str(journal.root)
+    spec = spec_for(plan.action)
+    progress = reporting.start_progress(plan)
+    outcomes: dict[int, ChunkOutcome] = {}
+    pending = deque(range(len(plan.chunks)))
+
+    def record(outcome: ChunkOutcome) -> None:
+        outcomes[outcome.index] = outcome
+        reporting.update_progress(progress, len(outcomes), len(plan.chunks))
+        logger.info(
+            "chunk %s/%s: %s, %s updated, %s deleted%s",
+            outcome.index + 1,
+            len(plan.chunks),
+            outcome.status,
+            outcome.updated,
+            outcome.deleted,
+            "" if outcome.verified else " - VERIFICATION FAILED",
+        )
+
+    def failed(index: int, exc: BaseException) -> ChunkOutcome:
+        logger.error("chunk %s failed after retries: %s", index + 1, exc)
+        outcome = ChunkOutcome(
+            index=index,
+            key=plan.chunk_key(index),
+            status=ChunkStatus.FAILED,
+            planned=len(plan.chunks[index].lead_ids),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        journal.write_outcome(outcome)
+        return outcome
+
+    # A move into a new list: chunks go one at a time until one has created the list; the
+    # rest then go into it by id. Sent together, each chunk would create a list of its own.
+    if spec.creates_list:
+        new_id = created_list_id(journal, plan)
+        while pending and new_id is None:
+            index = pending.popleft()
+            try:
+                record(steps.act_on_chunk(root, plan.run_key, index, verify=options.verify))
+            except Exception as exc:
+                record(failed(index, exc))
+            new_id = created_list_id(journal, plan)
+        # Once the list exists (and is journalled), each chunk task reads it from the
+        # journal and sends its leads into it by id.
+
+    concurrency = 1 if spec.one_chunk_at_a_time else options.max_concurrency
+    inflight: dict[Any, int] = {}
+    while pending or inflight:
+        while pending and len(inflight) < concurrency:
+            index = pending.popleft()
+            future = steps.act_on_chunk.submit(
+                root, plan.run_key, index, verify=options.verify
+            )
+            inflight[future] = index
+        done = next(as_completed(list(inflight)))
+        index = inflight.pop(done)
+        try:
+            record(done.result())
+        except Exception as exc:
+            record(failed(index, exc))
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def _acted_on(journal: RunJournal) -> dict[int, str | None]:
+    """Lead id -> phone of every lead a chunk acted on (from the before-images)."""
+    present: dict[int, str | None] = {}
+    for _, frame in journal.before_images():
+        present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
+    return present

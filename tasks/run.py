@@ -1,0 +1,360 @@
+"""The shape of every run: discover, select, plan and guard, approve, journal, act, verify,
+report, as small steps over one `RunContext`.
+
+`run_pipeline` is called inside a flow (every flow of this package uses it). Re-running
+with the same run key reuses the journalled plan and skips the chunks already done. The
+steps compose the four task families: discovery (`discovery`, `destination`), lead
+filtering (`planning`, `targets`, `frames`), chunked execution (`chunks`, `execution`) and
+verification (the action's spec, `verification`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger
+from prefect.context import FlowRunContext
+
+from engage_voice.models import ActionParams, SearchCriteria
+
+from . import reporting, steps
+from .actions import ActionSpec, spec_for
+from .approval import approve_plan, ask_approval
+from .chunks import run_chunks
+from .destination import check_new_list_free, resolve_destination
+from .errors import RunNotCompleted
+from .export import read_lead_ids
+from .journal import RunJournal, RunKeyConflictError
+from .keys import base_run_key
+from .models import (
+    ChunkOutcome,
+    ChunkStatus,
+    Guards,
+    LeadSelection,
+    ListScope,
+    Plan,
+    RunOptions,
+    RunReport,
+    Verification,
+)
+from .planning import base_criteria, build_plan, check_guards, needs_approval, selection_key
+from .runtime import journal_root, shared_client
+
+Predicate = Callable[[pd.DataFrame], Any]
+
+__all__ = ["Predicate", "RunContext", "RunFailed", "ask_approval", "run_pipeline"]
+
+
+class RunFailed(RunNotCompleted, RuntimeError):
+    """The run finished but did not do, or could not prove, what it planned."""
+
+    def __init__(self, report: RunReport) -> None:
+        problems = [
+            f"chunk {o.index + 1}: {o.status}: {o.error}"
+            for o in report.outcomes
+            if o.status != ChunkStatus.DONE
+        ] + [
+            f"{v.check}: expected {v.expected}, observed {v.observed}"
+            + (f" (leads {v.mismatched_lead_ids[:20]})" if v.mismatched_lead_ids else "")
+            for v in report.discrepancies
+        ]
+        super().__init__(
+            f"run {report.run_key} failed verification: " + "; ".join(problems[:20])
+        )
+        self.report = report
+
+
+@dataclass
+class RunContext:
+    """What every step of a run reads: the request, its key and journal, its logger."""
+
+    flow_name: str
+    action: ActionParams
+    selection: LeadSelection
+    guards: Guards
+    options: RunOptions
+    predicate: Predicate | None
+    run_key: str
+    journal: RunJournal
+    logger: Any
+
+    @property
+    def spec(self) -> ActionSpec:
+        return spec_for(self.action)
+
+    def report(self, plan: Plan, outcomes: list[ChunkOutcome], message: str) -> RunReport:
+        return RunReport(
+            run_key=plan.run_key,
+            flow=plan.flow,
+            action=plan.action.action,
+            dry_run=self.options.dry_run,
+            total_leads=plan.total_leads,
+            campaign_total=plan.campaign_total,
+            chunks=len(plan.chunks),
+            outcomes=outcomes,
+            message=message,
+            journal_dir=str(self.journal.dir),
+            target_report=plan.target_report,
+        )
+
+    def finish_early(self, report: RunReport, artifacts: bool = True) -> RunReport:
+        """A run that ends before acting (nothing to do, a dry run)."""
+        self.logger.info(report.message)
+        if artifacts:
+            reporting.report_artifacts(report)
+        return report
+
+
+def run_pipeline(
+    *,
+    flow_name: str,
+    action: ActionParams,
+    selection: LeadSelection,
+    guards: Guards,
+    options: RunOptions,
+    predicate: Predicate | None = None,
+) -> RunReport:
+    run_key = base_run_key(options)
+    ctx = RunContext(
+        flow_name=flow_name,
+        action=action,
+        selection=selection,
+        guards=guards,
+        options=options,
+        predicate=predicate,
+        run_key=run_key,
+        journal=RunJournal(journal_root(), run_key),
+        logger=get_run_logger(),
+    )
+    if ctx.spec.campaign_level:
+        return _refresh_dialer(ctx)
+    with ctx.journal.exclusive():
+        if ctx.journal.has_plan():
+            resumed = _resume(ctx)
+            if isinstance(resumed, RunReport):
+                return resumed
+            plan, baseline = resumed
+        else:
+            planned = _plan(ctx)
+            if isinstance(planned, RunReport):
+                return planned
+            plan, baseline = planned, _commit(ctx, planned)
+        return _act_and_prove(ctx, plan, baseline)
+
+
+def _resume(ctx: RunContext) -> tuple[Plan, dict[str, int]] | RunReport:
+    """The journalled plan, if it is this run's; a dry run only says how far it got."""
+    plan = ctx.journal.read_plan()
+    if (
+        plan.action != ctx.action
+        or plan.flow != ctx.flow_name
+        or plan.selection_key not in (None, selection_key(ctx.selection))
+    ):
+        raise RunKeyConflictError(
+            f"run key {ctx.run_key!r} belongs to a {plan.flow} run of {plan.action.action} "
+            "with another action, filter or flow; use another run key for a different run"
+        )
+    if ctx.options.dry_run:
+        done = ctx.journal.outcomes()
+        report = ctx.report(
+            plan,
+            done,
+            f"dry run of a journalled run: {len(done)} of {len(plan.chunks)} chunks done; "
+            "resuming would act on the rest. Nothing was written",
+        )
+        return ctx.finish_early(report, artifacts=False)
+    spec_for(plan.action).check_time(datetime.now(UTC))  # a callback may have passed since
+    ctx.logger.info("resuming run %s from its journal (%s chunks)", ctx.run_key, len(plan.chunks))
+    return plan, ctx.journal.read_baseline()
+
+
+def _plan(ctx: RunContext) -> Plan | RunReport:
+    """Discover, check the parameters, select, plan and guard; a report when the run ends
+    here (nothing matched, a dry run)."""
+    source = steps.resolve_campaign(ctx.selection.source)
+    destination = resolve_destination(ctx.action, source)
+    ctx.spec.check_parameters(shared_client(), source, destination, datetime.now(UTC))
+    selected = steps.select_leads(
+        ctx.selection, source, str(ctx.journal.root), ctx.run_key, ctx.predicate
+    )
+    plan = build_plan(
+        run_key=ctx.run_key,
+        flow=ctx.flow_name,
+        action=ctx.action,
+        source=source,
+        criteria=SearchCriteria.model_validate(selected["criteria"]),
+        lead_ids=read_lead_ids(selected["lead_ids_path"]),
+        chunk_size=ctx.options.chunk_size,
+        campaign_total=selected["campaign_total"],
+        list_scopes=[ListScope.model_validate(x) for x in selected["list_scopes"]],
+        selection=ctx.selection,
+        target_report=selected["target_report"],
+        destination=destination,
+    )
+    plan.selection_key = selection_key(ctx.selection)
+    reporting.plan_artifact(plan, ctx.options.dry_run)
+    if plan.target_report:
+        log = ctx.logger.warning if plan.target_report.get("malformed") else ctx.logger.info
+        log("target table: %s", plan.target_report.get("summary", ""))
+    ctx.logger.info(
+        "plan: %s on %s of %s leads in %s chunks",
+        plan.action.action,
+        f"{plan.total_leads:,}",
+        f"{plan.campaign_total:,}",
+        len(plan.chunks),
+    )
+    if plan.total_leads == 0:
+        why = "no lead matched"
+        if plan.target_report:
+            why += f" the target table ({plan.target_report.get('summary', '')})"
+        return ctx.finish_early(ctx.report(plan, [], f"nothing to do: {why}"))
+    check_guards(plan, ctx.selection, ctx.guards)
+    new_list = ctx.spec.new_list_name
+    if new_list is not None and destination:
+        check_new_list_free(new_list, destination)
+    if ctx.options.dry_run:
+        message = (
+            f"dry run: would {plan.action.action} {plan.total_leads:,} leads in "
+            f"{len(plan.chunks)} chunks; nothing was written"
+        )
+        return ctx.finish_early(ctx.report(plan, [], message))
+    return plan
+
+
+def _commit(ctx: RunContext, plan: Plan) -> dict[str, int]:
+    """Approval where the guards ask for it, then the baseline and the plan journalled:
+    from here on the run key means this plan."""
+    if needs_approval(plan, ctx.guards):
+        approve_plan(plan, ctx.guards)
+    baseline = _baseline(plan)
+    # The baseline first: a plan without it could never be resumed.
+    ctx.journal.write_baseline(baseline)
+    ctx.journal.write_plan(plan)
+    return baseline
+
+
+def _act_and_prove(ctx: RunContext, plan: Plan, baseline: dict[str, int]) -> RunReport:
+    _rename(plan)
+    outcomes = run_chunks(plan, ctx.journal, ctx.options, ctx.logger)
+    report = ctx.report(plan, outcomes, "")
+    if ctx.options.verify:
+        report.run_verifications = spec_for(plan.action).run_checks(
+            shared_client(),
+            plan,
+            report.updated,
+            baseline,
+            ctx.journal.created_list_id(),
+            _acted_on(ctx.journal),
+        )
+    report.message = (
+        f"{plan.action.action}: {report.updated:,} updated, {report.deleted:,} deleted of "
+        f"{plan.total_leads:,} planned; "
+        + ("every chunk verified" if report.ok else f"{len(report.discrepancies)} discrepancies")
+    )
+    ctx.journal.write_report(report)
+    reporting.report_artifacts(report)
+    if not report.ok:
+        raise RunFailed(report)
+    ctx.logger.info(report.message)
+    return report
+
+
+def _rename(plan: Plan) -> None:
+    ctx = FlowRunContext.get()
+    if ctx is None:
+        return
+    name = f"{reporting.action_label(plan)} · {plan.source.campaign_name} · {plan.total_leads:,} leads"
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run_id=ctx.flow_run.id, name=name)
+    except Exception as exc:  # a name is cosmetic
+        get_run_logger().debug("could not rename the flow run: %s", exc)
+
+
+def _baseline(plan: Plan) -> dict[str, int]:
+    """Counts taken before the first write, for the run-level proof of a move or copy."""
+    client = shared_client()
+    account = plan.source.account_id
+    base = {
+        "source_campaign": client.count_leads(
+            SearchCriteria(campaign_id=plan.source.campaign_id), account
+        )
+    }
+    if plan.destination is not None:
+        base["destination_campaign"] = client.count_leads(
+            SearchCriteria(campaign_id=plan.destination.campaign_id), account
+        )
+        if plan.destination.list_ids:
+            base["destination_list"] = client.count_leads(
+                SearchCriteria(
+                    campaign_id=plan.destination.campaign_id, list_ids=plan.destination.list_ids
+                ),
+                account,
+            )
+    return base
+
+
+def _acted_on(journal: RunJournal) -> dict[int, str | None]:
+    """Lead id -> phone of every lead a chunk acted on (from the before-images)."""
+    present: dict[int, str | None] = {}
+    for _, frame in journal.before_images():
+        present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
+    return present
+
+
+def _refresh_dialer(ctx: RunContext) -> RunReport:
+    """DIALER_REFRESH refreshes a campaign's lead cache and changes no lead: one action on
+    the campaign (and server-side filter), as the docs send it, never one per chunk."""
+    selection, options = ctx.selection, ctx.options
+    if selection.conditions or selection.targets is not None:
+        raise ValueError(
+            "DIALER_REFRESH refreshes a campaign's cache: row conditions and target tables "
+            "do not apply; name the campaign (and a server-side filter if needed)"
+        )
+    source = steps.resolve_campaign(selection.source)
+    criteria = base_criteria(selection, source)
+    client = shared_client()
+    campaign_total = client.count_leads(
+        SearchCriteria(campaign_id=source.campaign_id), source.account_id
+    )
+    outcome = ChunkOutcome(
+        index=0, key=f"{ctx.run_key}:dialer-refresh", status=ChunkStatus.DONE, planned=0
+    )
+    if options.dry_run:
+        message = f"dry run: would refresh the dialer cache of {source.campaign_name}"
+        outcomes: list[ChunkOutcome] = []
+    else:
+        result = client.lead_action(ctx.action, criteria, source.account_id)
+        outcome.attempts = 1
+        outcome.verifications = [
+            Verification(
+                check="dialer refreshed", expected=1, observed=int(bool(result.dialer_refreshed))
+            )
+        ]
+        outcomes = [outcome]
+        message = f"dialer cache of {source.campaign_name} refreshed"
+    report = RunReport(
+        run_key=ctx.run_key,
+        flow=ctx.flow_name,
+        action=ctx.action.action,
+        dry_run=options.dry_run,
+        total_leads=0,
+        campaign_total=campaign_total,
+        chunks=len(outcomes),
+        outcomes=outcomes,
+        message=message,
+        journal_dir=str(ctx.journal.dir),
+    )
+    if not options.dry_run:
+        ctx.journal.write_report(report)
+    reporting.report_artifacts(report)
+    if not report.ok:
+        raise RunFailed(report)
+    ctx.logger.info(message)
+    return report
