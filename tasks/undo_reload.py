@@ -1,19 +1,39 @@
-"""The reload of deleted leads: before-image rows back into direct loads (pure; the undo
-flow sends them). A reloaded lead gets a new lead id and a new list, so a load is named
+"""The reload of deleted leads: before-image rows back into direct loads, each sent at most
+once. A reloaded lead gets a new lead id and a new list, so a load is named
 after the run it restores, and a resumed undo recognises a load that already happened by
 that name."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 
-from engage_voice.models import DirectLoadRequest, TimeZoneOption, UploadLead
+from engage_voice import AmbiguousWriteError, LeadLoadFailedError, UnknownNameError
+from engage_voice.models import (
+    DirectLoadRequest,
+    LeadLoadResult,
+    SearchCriteria,
+    TimeZoneOption,
+    UploadLead,
+)
 
-from .actions.undoing import records
+from .actions.undoing import NotRestorable, ReloadGroup, records
+from .frames import concat_frames
+from .journal import RunJournal, write_new
+from .retry import OUTAGE, retry_on
+from .runtime import shared_client
+from .undo import UndoError
+from .undo_report import GroupResult
 
 RELOAD_BATCH = 1000  # leads per direct load: each load is one request and one new list
+# A load retried after an ambiguous write is safe: its journal markers decide (see below).
+RELOAD_RETRYABLE = (*OUTAGE, AmbiguousWriteError)
 
 # Before-image column -> UploadLead field (what a direct load can carry back).
 _UPLOAD_FIELDS = {
@@ -70,3 +90,113 @@ def reload_batches(name: str, leads: Sequence[UploadLead]) -> list[DirectLoadReq
             )
         )
     return requests
+
+
+def _find_list_id(campaign_id: int, account_id: str, name: str) -> int | None:
+    client = shared_client()
+    ref = client.find_campaign(str(campaign_id), account=account_id)
+    try:
+        return client.find_list(ref, name).list_id
+    except UnknownNameError:
+        return None
+
+
+@task(
+    name="reload leads",
+    task_run_name="reload {marker}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=retry_on(*RELOAD_RETRYABLE),
+)
+def reload_batch(
+    undo_dir: str, marker: str, campaign_id: int, account_id: str, request: DirectLoadRequest
+) -> dict[str, Any]:
+    """One direct load, at most once: an intent marker before, the result after.
+
+    A load returns no list id; the list it creates carries the request's description, which
+    is also how a load interrupted after sending is recognised as done.
+    """
+    base = Path(undo_dir) / "reload"
+    sent, done = base / f"{marker}.sent.json", base / f"{marker}.done.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    name = request.description
+    client = shared_client()
+    existing = _find_list_id(campaign_id, account_id, name)
+    result: LeadLoadResult | None = None
+    if existing is None or not sent.exists():
+        if existing is not None:
+            raise UndoError(
+                f"campaign {campaign_id} already has a list named {name!r} (list {existing}): "
+                "these leads were restored before; not loading them twice"
+            )
+        write_new(sent, json.dumps({"list_name": name, "leads": len(request.upload_leads)}).encode())
+        try:
+            result = client.load_leads(campaign_id, request, account_id)
+        except AmbiguousWriteError:
+            if _find_list_id(campaign_id, account_id, name) is None:
+                raise  # not applied: a retry finds the intent marker and no list, and resends
+        existing = _find_list_id(campaign_id, account_id, name)
+    if result is None:  # applied by an earlier attempt: count what the list holds
+        inserted = client.count_leads(
+            SearchCriteria(campaign_id=campaign_id, list_ids=[existing]), account_id
+        )
+        result = LeadLoadResult(leads_supplied=len(request.upload_leads), leads_inserted=inserted)
+    outcome = {
+        "list_name": name,
+        "list_id": existing,
+        "supplied": result.leads_supplied or len(request.upload_leads),
+        "inserted": result.leads_inserted
+        if result.leads_inserted is not None
+        else result.leads_accepted or 0,
+        "rejected": [r.message or "rejected" for r in result.rejected_rows],
+    }
+    write_new(done, json.dumps(outcome).encode())
+    return outcome
+
+
+def restore_reload(
+    group: ReloadGroup,
+    result: GroupResult,
+    lost: list[NotRestorable],
+    undo_dir: Path,
+    run_journal: RunJournal,
+) -> None:
+    wanted = set(group.lead_ids)
+    frame = concat_frames(run_journal.read_before_image(i) for i in group.chunks)
+    frame = frame[frame["leadId"].isin(wanted)]
+    old_ids = [int(i) for i in frame["leadId"]]  # in upload order
+    requests = reload_batches(group.list_name, upload_leads_from_frame(frame))
+    start = 0
+    for number, request in enumerate(requests, start=1):
+        marker = f"{group.key}-{number:03d}"
+        batch_ids = old_ids[start : start + len(request.upload_leads)]
+        start += len(request.upload_leads)
+        try:
+            outcome = reload_batch(
+                str(undo_dir), marker, group.campaign_id, group.account_id, request
+            )
+        except LeadLoadFailedError as exc:
+            lost.append(
+                NotRestorable(
+                    count=len(batch_ids), lead_ids=batch_ids, reason=f"the reload failed: {exc}"
+                )
+            )
+            continue
+        result.restored += outcome["inserted"]
+        result.lists.append(
+            {
+                "name": outcome["list_name"],
+                "list_id": outcome["list_id"],
+                "leads": outcome["inserted"],
+            }
+        )
+        if outcome["rejected"]:
+            shown = "; ".join(sorted(set(outcome["rejected"]))[:5])
+            lost.append(
+                NotRestorable(
+                    count=len(outcome["rejected"]),
+                    reason=f"rejected by the direct load into {outcome['list_name']!r}: {shown}",
+                )
+            )
