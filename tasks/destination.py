@@ -15,7 +15,7 @@ from .planning import GuardRefusal
 from .runtime import shared_client
 
 
-def resolve_destination(action: ActionParams, source: ResolvedCampaign) -> ResolvedCampaign | None:
+def destination_of(action: ActionParams, source: ResolvedCampaign) -> ResolvedCampaign | None:
     spec = spec_for(action)
     if not spec.needs_destination:
         return None

@@ -25,7 +25,7 @@ from . import reporting, steps
 from .actions import ActionSpec, spec_for
 from .approval import approve_plan, ask_approval
 from .chunks import run_chunks
-from .destination import check_new_list_free, resolve_destination
+from .destination import check_new_list_free, destination_of
 from .errors import RunNotCompleted
 from .export import read_lead_ids
 from .journal import RunJournal, RunKeyConflictError
@@ -176,7 +176,7 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
     """Discover, check the parameters, select, plan and guard; a report when the run ends
     here (nothing matched, a dry run)."""
     source = steps.resolve_campaign(ctx.selection.source)
-    destination = resolve_destination(ctx.action, source)
+    destination = destination_of(ctx.action, source)
     ctx.spec.check_parameters(shared_client(), source, destination, datetime.now(UTC))
     selected = steps.select_leads(
         ctx.selection, source, str(ctx.journal.root), ctx.run_key, ctx.predicate

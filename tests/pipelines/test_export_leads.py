@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 
 from engage_voice.models import SearchCriteria
-from flows.export_leads import EmailExport, email_filter, export_leads
+from flows.export_leads import export_leads
 from tasks.export import FrameSummary
+from tasks.exports import EmailExport, email_filter
 from tasks.frames import ConditionError
 from tasks.models import CampaignSelector, Condition, LeadSelection, TargetKey, TargetTable
 
 # flows/__init__ re-exports the flow under the module's name: fetch the module itself.
-export_module = importlib.import_module("flows.export_leads")
+export_module = importlib.import_module("tasks.exports")
 
 ACCOUNT = "99990001"
 PREDICTIVE = 12345

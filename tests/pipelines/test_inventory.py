@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.inventory import STATE_ORDER, inventory
+from flows.inventory import inventory
+from tasks.inventory import STATE_ORDER
 
 
 def test_inventory_counts_every_list_and_state(engage_env):

@@ -7,8 +7,9 @@ from pydantic import ValidationError
 
 from engage_voice import AmbiguousNameError, UnknownNameError
 from engage_voice.models import CopySetting, DuplicateAction, SearchCriteria
-from flows.move_leads import Destination, DestinationError, move_leads
+from flows.move_leads import move_leads
 from tasks.models import CampaignSelector, Guards, LeadSelection, RunOptions, TargetKey, TargetTable
+from tasks.move_destination import Destination, DestinationError
 from tasks.reporting import verification_rows
 
 ACCOUNT = "99990001"
