@@ -14,8 +14,9 @@ from engage_voice.models import SearchCriteria, SuppressedFilter
 from .journal import RunJournal
 from .models import ChunkStatus, ResolvedCampaign, TargetKey, TargetTable
 from .nightly import CampaignOutcome, NightlyFailed
+from .phones import read_phone
 from .runtime import shared_client
-from .targets import load_target_table, read_phone
+from .targets import load_target_table
 
 
 class DncRow(BaseModel):
