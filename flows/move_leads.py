@@ -73,9 +73,9 @@ def move_leads(
     guards = guards or Guards()
     resuming = RunJournal(journal_root(), base_run_key(options)).has_plan()
     source = steps.resolve_campaign(selection.source)
-    campaign_id, found = resolve_destination(destination, source, resuming)
+    resolved, found = resolve_destination(destination, source, resuming)
     action = MoveToCampaign(
-        campaign_id=campaign_id,
+        campaign_id=resolved.campaign_id,
         list_id=found.list_id if found else 0,
         list_name=None if found else destination.new_list,
         copy_setting=copy_setting,
@@ -87,4 +87,6 @@ def move_leads(
         selection=selection,
         guards=guards,
         options=options,
+        source=source,
+        destination=resolved,
     )

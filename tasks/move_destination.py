@@ -74,8 +74,9 @@ def _find_list(ref: CampaignRef, name: str) -> LeadList:
 @task(name="resolve destination", cache_policy=NO_CACHE)
 def resolve_destination(
     destination: Destination, source: ResolvedCampaign, resuming: bool = False
-) -> tuple[int, LeadList | None]:
-    """(campaign id, existing list or None for a new list), or an error naming candidates.
+) -> tuple[ResolvedCampaign, LeadList | None]:
+    """(the destination, its existing list or None for a new list), or an error naming
+    candidates. The destination is handed to the pipeline as it is: not looked up again.
 
     `resuming`: the run's plan is journalled already, so a new list may exist by now (the
     run created it); the check that its name is free is then skipped.
@@ -103,15 +104,27 @@ def resolve_destination(
                 f"list {found.list_desc!r} ({found.list_id}) of {ref.campaign_name!r} is "
                 "DELETED; choose an active list or create a new one"
             )
-        return ref.campaign_id, found
+        return _resolved(ref, found), found
     if not resuming:
         try:
             existing = _find_list(ref, destination.new_list or "")
         except UnknownNameError:
-            return ref.campaign_id, None
+            return _resolved(ref, None), None
         raise DestinationError(
             f"campaign {ref.campaign_name!r} already has a list named {destination.new_list!r} "
             f"(list {existing.list_id}); pass list={existing.list_id!s} to move into it, or "
             "choose another new_list name"
         )
-    return ref.campaign_id, None
+    return _resolved(ref, None), None
+
+
+def _resolved(ref: CampaignRef, found: LeadList | None) -> ResolvedCampaign:
+    return ResolvedCampaign(
+        account_id=ref.account_id,
+        dial_group_id=ref.dial_group_id,
+        dial_group_name=ref.dial_group_name,
+        campaign_id=ref.campaign_id,
+        campaign_name=ref.campaign_name,
+        list_ids=[found.list_id] if found else [],
+        list_names=[found.list_desc or str(found.list_id)] if found else [],
+    )

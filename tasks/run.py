@@ -37,6 +37,7 @@ from .models import (
     LeadSelection,
     ListScope,
     Plan,
+    ResolvedCampaign,
     RunOptions,
     RunReport,
     Verification,
@@ -81,6 +82,9 @@ class RunContext:
     run_key: str
     journal: RunJournal
     logger: Any
+    # Resolved already by the calling flow (move_leads resolves both by name): not again.
+    source: ResolvedCampaign | None = None
+    destination: ResolvedCampaign | None = None
 
     @property
     def spec(self) -> ActionSpec:
@@ -117,7 +121,11 @@ def run_pipeline(
     guards: Guards,
     options: RunOptions,
     predicate: Predicate | None = None,
+    source: ResolvedCampaign | None = None,
+    destination: ResolvedCampaign | None = None,
 ) -> RunReport:
+    """Run one pipeline. `source` and `destination`, when the flow has resolved them, are
+    used as they are (a resumed run uses its journalled plan's)."""
     run_key = base_run_key(options)
     ctx = RunContext(
         flow_name=flow_name,
@@ -129,6 +137,8 @@ def run_pipeline(
         run_key=run_key,
         journal=RunJournal(journal_root(), run_key),
         logger=get_run_logger(),
+        source=source,
+        destination=destination,
     )
     if ctx.spec.campaign_level:
         return _refresh_dialer(ctx)
@@ -175,8 +185,8 @@ def _resume(ctx: RunContext) -> tuple[Plan, dict[str, int]] | RunReport:
 def _plan(ctx: RunContext) -> Plan | RunReport:
     """Discover, check the parameters, select, plan and guard; a report when the run ends
     here (nothing matched, a dry run)."""
-    source = steps.resolve_campaign(ctx.selection.source)
-    destination = destination_of(ctx.action, source)
+    source = ctx.source or steps.resolve_campaign(ctx.selection.source)
+    destination = ctx.destination or destination_of(ctx.action, source)
     ctx.spec.check_parameters(shared_client(), source, destination, datetime.now(UTC))
     selected = steps.select_leads(
         ctx.selection, source, str(ctx.journal.root), ctx.run_key, ctx.predicate
