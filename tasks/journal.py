@@ -15,20 +15,29 @@ an outcome means a write may have happened: the next attempt checks the state fi
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from engage_voice.models import LeadRow
 
 from .errors import RunRefused
+from .export import read_lead_ids, stream_to_parquet
 from .frames import rows_to_frame
 from .models import ChunkOutcome, Plan, RunReport
 from .private import private_bytes, private_dir, private_file
+
+# A record name is one or more of these, joined by "/": never "..", never absolute.
+RECORD_PART = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,120}\Z")
 
 
 class RunKeyConflictError(RunRefused, ValueError):
@@ -37,6 +46,11 @@ class RunKeyConflictError(RunRefused, ValueError):
 
 class RunInProgressError(RunRefused, RuntimeError):
     """Another live process is running this run key right now."""
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_plan(path: str, mtime: float) -> Plan:
+    return Plan.model_validate_json(Path(path).read_text())
 
 
 def write_new(path: Path, data: bytes) -> bool:
@@ -129,6 +143,38 @@ class RunJournal:
     def targets_path(self) -> Path:
         return self.dir / "targets.parquet"
 
+    # -- the selection -------------------------------------------------------------------
+
+    def write_selection(
+        self,
+        pages: Iterable[Sequence[LeadRow]],
+        conditions: Sequence[Any] = (),
+        predicate: Callable[[pd.DataFrame], Any] | None = None,
+    ) -> None:
+        """The leads selected at plan time, page by page (bounded memory), filtered by the
+        row conditions and then by a caller's predicate."""
+        private_dir(self.dir)
+        stream_to_parquet(pages, self.targets_path, conditions)
+        if predicate is not None:
+            frame = pd.read_parquet(self.targets_path)
+            frame[predicate(frame).astype(bool)].to_parquet(self.targets_path, index=False)
+            private_file(self.targets_path)
+
+    def selected_ids(self) -> list[int]:
+        return read_lead_ids(self.targets_path)
+
+    def selected_per_list(self, list_ids: Sequence[int]) -> dict[int, int]:
+        """How many selected leads each of these lists holds."""
+        if not list_ids:
+            return {}
+        column = pq.read_table(self.targets_path, columns=["listId"]).column("listId").to_pylist()
+        counts = Counter(int(v) for v in column if v is not None)
+        return {list_id: counts.get(list_id, 0) for list_id in list_ids}
+
+    def read_plan_cached(self) -> Plan:
+        """The plan, parsed once per process and file version (every chunk task reads it)."""
+        return _cached_plan(str(self.plan_path), self.plan_path.stat().st_mtime)
+
     # -- chunks ------------------------------------------------------------------------
 
     def _chunk(self, index: int, suffix: str) -> Path:
@@ -218,6 +264,52 @@ class RunJournal:
         plan = self.read_plan()
         found = (self.latest_outcome(i) for i in range(len(plan.chunks)))
         return [o for o in found if o is not None]
+
+    # -- named records (the undo's plan, copies found, reload markers) --------------------
+
+    def _record(self, name: str) -> Path:
+        parts = name.split("/")
+        if not name or any(not RECORD_PART.match(part) for part in parts):
+            raise ValueError(f"not a journal record name: {name!r}")
+        return self.dir.joinpath(*parts)
+
+    def has_record(self, name: str) -> bool:
+        return self._record(name).exists()
+
+    def record_once(self, name: str, data: bytes) -> bool:
+        """Create the record `name` atomically; False (nothing written) when it exists."""
+        return write_new(self._record(name), data)
+
+    def read_record(self, name: str) -> bytes | None:
+        path = self._record(name)
+        return path.read_bytes() if path.exists() else None
+
+    def record_ids(self, name: str, lead_ids: Sequence[int]) -> Path:
+        """A Parquet file of lead ids (a target table for a pipeline), written once: a
+        resumed run keeps the ids it started with."""
+        path = self._record(name)
+        if not path.exists():
+            private_dir(path.parent)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            pd.DataFrame({"leadId": pd.array(list(lead_ids), dtype="int64")}).to_parquet(
+                tmp, index=False
+            )
+            private_file(tmp)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        return path
+
+    def write_summary(self, name: str, data: bytes) -> None:
+        """A summary (a report) rewritten by each attempt, atomically."""
+        path = self._record(name)
+        private_dir(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        private_bytes(tmp, data)
+        tmp.replace(path)
 
     # -- report ------------------------------------------------------------------------
 

@@ -3,23 +3,18 @@ write."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from engage_voice import SyncEngageClient
 from engage_voice.models import ActionParams, SearchCriteria
 
 from .errors import RunRefused
-from .export import read_lead_ids, stream_to_parquet
 from .frames import check_conditions
 from .journal import RunJournal
 from .models import ChunkSpec, Guards, LeadSelection, ListScope, Plan, ResolvedCampaign
-from .private import private_file
 from .targets import TargetKeys, load_target_table, match_targets
 
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
@@ -103,14 +98,6 @@ def scope_counts(client: SyncEngageClient, source: ResolvedCampaign) -> tuple[in
     return campaign_total, per_list
 
 
-def _selected_per_list(path: Path, list_ids: list[int]) -> dict[int, int]:
-    if not list_ids:
-        return {}
-    column = pq.read_table(path, columns=["listId"]).column("listId").to_pylist()
-    counts = Counter(int(v) for v in column if v is not None)
-    return {list_id: counts.get(list_id, 0) for list_id in list_ids}
-
-
 def select_leads(
     client: SyncEngageClient,
     selection: LeadSelection,
@@ -139,17 +126,12 @@ def select_leads(
         pages = [rows] if rows else []
     else:
         pages = client.search_leads(criteria, source.account_id)
-    stream_to_parquet(pages, journal.targets_path, conditions)
-    if predicate is not None:
-        frame = pd.read_parquet(journal.targets_path)
-        mask = predicate(frame)
-        frame[mask.astype(bool)].to_parquet(journal.targets_path, index=False)
-        private_file(journal.targets_path)
-    ids = read_lead_ids(journal.targets_path)
+    journal.write_selection(pages, conditions, predicate)
+    ids = journal.selected_ids()
     # Counted again after the search, and the smaller kept: leads deleted meanwhile must
     # not make a whole-campaign selection look narrower than the campaign.
     counted_after = scope_counts(client, source)
-    selected = _selected_per_list(journal.targets_path, source.list_ids)
+    selected = journal.selected_per_list(source.list_ids)
     scopes = [
         ListScope(
             list_id=list_id,

@@ -27,7 +27,6 @@ from .approval import approve_plan, ask_approval
 from .chunks import run_chunks
 from .destination import check_new_list_free, destination_of
 from .errors import RunNotCompleted
-from .export import read_lead_ids
 from .journal import RunJournal, RunKeyConflictError
 from .keys import base_run_key
 from .models import (
@@ -197,7 +196,7 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
         action=ctx.action,
         source=source,
         criteria=SearchCriteria.model_validate(selected["criteria"]),
-        lead_ids=read_lead_ids(selected["lead_ids_path"]),
+        lead_ids=selected["lead_ids"],
         chunk_size=ctx.options.chunk_size,
         campaign_total=selected["campaign_total"],
         list_scopes=[ListScope.model_validate(x) for x in selected["list_scopes"]],

@@ -5,8 +5,6 @@ retries what) and what crosses task boundaries
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -40,21 +38,15 @@ def select_leads(
     )
     return {
         "criteria": criteria.model_dump(mode="json"),
-        "lead_ids_path": str(journal.targets_path),
-        "selected": len(ids),
+        "lead_ids": ids,
         "campaign_total": total,
         "list_scopes": [scope.model_dump() for scope in list_scopes],
         "target_report": report,
     }
 
 
-@functools.lru_cache(maxsize=8)
-def _plan(path: str, mtime: float) -> Plan:
-    return Plan.model_validate_json(Path(path).read_text())
-
-
 def load_plan(journal: RunJournal) -> Plan:
-    return _plan(str(journal.plan_path), journal.plan_path.stat().st_mtime)
+    return journal.read_plan_cached()
 
 
 @task(

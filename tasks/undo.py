@@ -126,9 +126,9 @@ def open_run_journal(root: Path | str, run_key: str) -> RunJournal:
             f"no run journal {run_key!r} under {root}{hint} (a dry run writes no journal, "
             "so there is nothing to undo after one)"
         )
-    undo_file = journal.dir / UNDO_PLAN_FILE
-    if undo_file.exists():
-        undone = UndoPlan.model_validate_json(undo_file.read_text())
+    recorded = journal.read_record(UNDO_PLAN_FILE)
+    if recorded is not None:
+        undone = UndoPlan.model_validate_json(recorded)
         keys = ", ".join(group_run_key(run_key, g) for g in undone.groups) or "none"
         raise UndoOfUndoError(
             f"{run_key!r} is the undo of run {undone.run_key!r}, not a lead action run. Its "

@@ -25,7 +25,7 @@ from engage_voice.models import (
 
 from .actions.undoing import NotRestorable, ReloadGroup, records
 from .frames import concat_frames
-from .journal import RunJournal, write_new
+from .journal import RunJournal
 from .retry import OUTAGE, retry_on
 from .runtime import shared_client
 from .undo import UndoError
@@ -117,21 +117,23 @@ def reload_batch(
     A load returns no list id; the list it creates carries the request's description, which
     is also how a load interrupted after sending is recognised as done.
     """
-    base = Path(undo_dir) / "reload"
-    sent, done = base / f"{marker}.sent.json", base / f"{marker}.done.json"
-    if done.exists():
-        return json.loads(done.read_text())
+    own = RunJournal(Path(undo_dir).parent, Path(undo_dir).name)
+    sent, done = f"reload/{marker}.sent.json", f"reload/{marker}.done.json"
+    if own.has_record(done):
+        return dict(json.loads(own.read_record(done) or b"{}"))
     name = request.description
     client = shared_client()
     existing = _find_list_id(campaign_id, account_id, name)
     result: LeadLoadResult | None = None
-    if existing is None or not sent.exists():
+    if existing is None or not own.has_record(sent):
         if existing is not None:
             raise UndoError(
                 f"campaign {campaign_id} already has a list named {name!r} (list {existing}): "
                 "these leads were restored before; not loading them twice"
             )
-        write_new(sent, json.dumps({"list_name": name, "leads": len(request.upload_leads)}).encode())
+        own.record_once(
+            sent, json.dumps({"list_name": name, "leads": len(request.upload_leads)}).encode()
+        )
         try:
             result = client.load_leads(campaign_id, request, account_id)
         except AmbiguousWriteError:
@@ -152,7 +154,7 @@ def reload_batch(
         else result.leads_accepted or 0,
         "rejected": [r.message or "rejected" for r in result.rejected_rows],
     }
-    write_new(done, json.dumps(outcome).encode())
+    own.record_once(done, json.dumps(outcome).encode())
     return outcome
 
 

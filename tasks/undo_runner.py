@@ -23,8 +23,7 @@ from engage_voice.models import (
     SearchCriteria,
 )
 
-from .export import read_lead_ids
-from .journal import RunJournal, write_new
+from .journal import RunJournal
 from .models import (
     CampaignSelector,
     ChunkStatus,
@@ -36,7 +35,6 @@ from .models import (
     TargetTable,
 )
 from .planning import GuardRefusal
-from .private import private_bytes, private_dir, private_file
 from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .run import RunFailed, run_pipeline
 from .runtime import journal_root, shared_client
@@ -74,22 +72,22 @@ ID_BATCH = 500  # ids or phones per search/count: well inside any request size
 # ---------------------------------------------------------------------------------------
 
 
-def _write_once(path: Path, text: str) -> bool:
-    """Create `path` atomically; False when it already exists (it is never overwritten)."""
-    return write_new(path, text.encode())
+def undo_journal(undo_dir: Path) -> RunJournal:
+    """The undo's own journal: its plan, the copies it found, its reload markers, its report."""
+    return RunJournal(undo_dir.parent, undo_dir.name)
 
 
 def _journalled_plan(undo_dir: Path, journal: RunJournal) -> UndoPlan:
     """The undo plan, fixed on the first attempt: a resumed undo redoes the same groups."""
-    if (undo_dir / "plan.json").exists():
+    own = undo_journal(undo_dir)
+    if own.has_plan():
         raise UndoError(
             f"run key {undo_dir.name!r} belongs to a lead action run; choose another key for "
             "the undo"
         )
-    path = undo_dir / UNDO_PLAN_FILE
-    if not path.exists():
-        _write_once(path, plan_undo(journal).model_dump_json(indent=2))
-    plan = UndoPlan.model_validate_json(path.read_text())
+    if not own.has_record(UNDO_PLAN_FILE):
+        own.record_once(UNDO_PLAN_FILE, plan_undo(journal).model_dump_json(indent=2).encode())
+    plan = UndoPlan.model_validate_json(own.read_record(UNDO_PLAN_FILE) or b"")
     if plan.run_key != journal.run_key:
         raise UndoError(
             f"run key {undo_dir.name!r} is already the undo of run {plan.run_key!r}; choose "
@@ -99,12 +97,7 @@ def _journalled_plan(undo_dir: Path, journal: RunJournal) -> UndoPlan:
 
 
 def _target_table(undo_dir: Path, name: str, lead_ids: list[int]) -> TargetTable:
-    path = undo_dir / "targets" / f"{name}.parquet"
-    if not path.exists():  # a resumed undo keeps the ids it started with
-        private_dir(path.parent)
-        tmp = path.with_name(f".{path.name}.tmp")
-        pd.DataFrame({"leadId": pd.array(lead_ids, dtype="int64")}).to_parquet(tmp, index=False)
-        private_file(tmp).replace(path)
+    path = undo_journal(undo_dir).record_ids(f"targets/{name}.parquet", lead_ids)
     return TargetTable(path=str(path), key=TargetKey.LEAD_ID)
 
 
@@ -189,7 +182,7 @@ def _run_group_pipeline(
             options=options.model_copy(update={"run_key": key, "dry_run": False}),
             predicate=predicate,
         )
-    acted = set(read_lead_ids(RunJournal(journal_root(), key).targets_path))
+    acted = set(RunJournal(journal_root(), key).selected_ids())
     restored = report.updated + report.deleted
     for earlier_key in earlier:
         journal = RunJournal(journal_root(), earlier_key)
@@ -255,10 +248,10 @@ def _restore_copies(
     **kw: Any,
 ) -> None:
     # The match is journalled: after the copies are deleted a new search would find none.
-    path = undo_dir / f"copies-{group.key}.json"
-    if not path.exists():
-        _write_once(path, find_copies(group).model_dump_json())
-    match = CopyMatch.model_validate_json(path.read_text())
+    own, name = undo_journal(undo_dir), f"copies-{group.key}.json"
+    if not own.has_record(name):
+        own.record_once(name, find_copies(group).model_dump_json().encode())
+    match = CopyMatch.model_validate_json(own.read_record(name) or b"")
     where = f"campaign {group.campaign_id}" + (f", list {group.list_id}" if group.list_id else "")
 
     def by_hand(originals: list[int], reason: str) -> None:
@@ -392,8 +385,7 @@ def run_undo(run_key: str, guards: Guards, options: RunOptions, dry_run: bool) -
     )
     report.message = message(report, plan)
     if not dry_run:
-        private_dir(undo_dir)
-        private_bytes(undo_dir / "report.json", report.model_dump_json(indent=2).encode())
+        undo_journal(undo_dir).write_summary("report.json", report.model_dump_json(indent=2).encode())
         if plan.groups:
             rename_run(f"undo · {run_key} · {report.restored:,} restored")
     artifact(report)
