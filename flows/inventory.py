@@ -31,7 +31,7 @@ from tasks.inventory import (
     snapshot_frame,
     write_snapshot,
 )
-from tasks.runtime import journal_root
+from tasks.runtime import place as state_place
 
 # Count calls are cheap but paced per sub-account: a few threads keep the window full.
 TASK_RUNNER_THREADS = 4
@@ -57,14 +57,14 @@ def inventory(
         lead_state_counts: Count each list's leads per lead state (lists with leads only).
         max_state_counts: The most per-state count calls in all; lists past it get totals
             only.
-        path: Where to write the snapshot. Default: <journal>/inventory/<UTC time>.parquet.
+        path: Where to write the snapshot. Default: LEADS_INVENTORY_DIR (<journal>/inventory)/<UTC time>.parquet.
     """
     logger = get_run_logger()
     taken_at = datetime.now(UTC).replace(microsecond=0)
     target = (
         Path(path).expanduser().resolve()
         if path
-        else journal_root() / "inventory" / f"{taken_at:%Y%m%dT%H%M%SZ}.parquet"
+        else state_place("inventory") / f"{taken_at:%Y%m%dT%H%M%SZ}.parquet"
     )
     places = discover(list(accounts or []))
     campaigns: dict[tuple[str, int], list[dict[str, Any]]] = {}

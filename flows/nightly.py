@@ -248,9 +248,9 @@ def suppress_campaign(
         )
     if not release.empty:
         release_key = derived_run_key(key, "unsuppress")
-        table = frame_to_target_table(
-            release[["leadId"]], TargetKey.LEAD_ID, journal_root() / release_key
-        )
+        ids = [int(i) for i in release["leadId"]]
+        recorded = RunJournal(journal_root(), release_key).record_ids("release.parquet", ids)
+        table = TargetTable(path=str(recorded), key=TargetKey.LEAD_ID, column="leadId")
 
         def not_on_dnc(frame: pd.DataFrame) -> pd.Series:
             # The lead's phone now, not the one recorded: never release a number on the list,

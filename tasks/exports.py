@@ -22,7 +22,7 @@ from .planning import base_criteria
 from .private import private_bytes, private_dir
 from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .run import run_pipeline
-from .runtime import journal_root, shared_client
+from .runtime import place, shared_client
 from .targets import load_target_table, match_targets
 
 EMAIL_CHUNK = 5000  # the most leads RunOptions allows in one chunk, so the fewest e-mails
@@ -55,7 +55,7 @@ def run_id() -> str:
 
 def export_path(fmt: ExportFormat, path: str | None) -> Path:
     if path is None:
-        return journal_root() / "exports" / f"{run_id()}.{fmt}"
+        return place("exports") / f"{run_id()}.{fmt}"
     target = Path(path).expanduser().resolve()
     other = "csv" if fmt == "parquet" else "parquet"
     if target.suffix.lower() in SUFFIXES[other]:
@@ -140,7 +140,7 @@ def send_email_export(
 ) -> EmailExport:
     action = EmailLeads(email_to=recipients)
     if not selection.conditions and selection.targets is None:
-        marker = journal_root() / "exports" / f"{run_id()}.email.json"
+        marker = place("exports") / f"{run_id()}.email.json"
         return email_filter(
             base_criteria(selection, source), source.account_id, action.email_to, str(marker)
         )

@@ -17,6 +17,8 @@ from engage_voice.models import ActionParams, SearchCriteria
 
 # \A...\Z, not ^...$: `$` also matches before a trailing newline, and a key is a path.
 RUN_KEY = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+# Directories beside the run journals (tasks.runtime.RESERVED): a run key never names one.
+RESERVED_KEYS = frozenset({"exports", "inventory", "nightly_suppress"})
 
 
 class _Param(BaseModel):
@@ -150,6 +152,10 @@ class RunOptions(_Param):
     def _safe_key(cls, value: str | None) -> str | None:
         if value is not None and not RUN_KEY.match(value):
             raise ValueError("run_key: letters, digits, '.', '_' and '-' only (max 100)")
+        if value is not None and value.casefold() in RESERVED_KEYS:
+            raise ValueError(
+                f"run_key: {value!r} is reserved (it names the directory of other state)"
+            )
         return value
 
 

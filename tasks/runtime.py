@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from engage_voice import EngageSettings, SyncEngageClient
 
-JOURNAL_ENV = "LEADS_JOURNAL_DIR"
+JOURNAL_ENV = "LEADS_JOURNAL_DIR"  # Places.journal_dir
 
 _clients: dict[str, SyncEngageClient] = {}
 _lock = threading.Lock()
@@ -55,5 +57,40 @@ def close_clients() -> None:
         client.close()
 
 
+class Places(BaseSettings):
+    """Where the pipelines keep what they write, as typed settings (`LEADS_*`).
+
+    Run journals live in `journal_dir/<run key>/`; every other kind of state has a named
+    place of its own (by default a reserved directory beside the journals, a name no run
+    key may take).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LEADS_", extra="ignore")
+
+    journal_dir: Path = Field(Path("journal"), description="Run journals, one per run key.")
+    exports_dir: Path | None = Field(None, description="export_leads files and e-mail markers.")
+    inventory_dir: Path | None = Field(None, description="Inventory snapshots.")
+    suppression_dir: Path | None = Field(
+        None, description="nightly_suppress state per campaign, and its copies of DNC tables."
+    )
+
+    def place(self, name: str) -> Path:
+        given = getattr(self, f"{name}_dir")
+        return (given or self.journal_dir / RESERVED[name]).resolve()
+
+
+# The default directories of the other state, beside the run journals: never run keys.
+RESERVED = {"exports": "exports", "inventory": "inventory", "suppression": "nightly_suppress"}
+
+
+def places() -> Places:
+    return Places()
+
+
 def journal_root() -> Path:
-    return Path(os.environ.get(JOURNAL_ENV) or "journal").resolve()
+    return places().journal_dir.resolve()
+
+
+def place(name: str) -> Path:
+    """The directory of one kind of state: "exports", "inventory" or "suppression"."""
+    return places().place(name)

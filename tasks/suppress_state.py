@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .private import private_dir
-from .runtime import journal_root
+from .runtime import place
 
 SCHEMA = pa.schema(
     [
@@ -34,7 +34,7 @@ SCHEMA = pa.schema(
 
 
 def state_dir() -> Path:
-    return journal_root() / "nightly_suppress"
+    return place("suppression")
 
 
 def state_path(account_id: str, campaign_id: int) -> Path:

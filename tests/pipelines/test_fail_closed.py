@@ -351,7 +351,9 @@ def test_journals_are_private(engage_env, tmp_path):
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
 
 
-@pytest.mark.parametrize("key", ["run-1\n", "run 1", "../x", "-x", "x" * 101, ""])
+@pytest.mark.parametrize(
+    "key", ["run-1\n", "run 1", "../x", "-x", "x" * 101, "", "exports", "Inventory", "nightly_suppress"]
+)
 def test_run_keys_must_match_whole(key):
     with pytest.raises(ValueError, match="run_key"):
         RunOptions(run_key=key)
