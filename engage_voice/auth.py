@@ -261,7 +261,7 @@ class OAuthTokenHolder:
         self._rc_expires = issued + float(body.expires_in or 3600)
 
 
-_holders: dict[tuple, OAuthTokenHolder] = {}
+_holders: dict[tuple[str | None, ...], OAuthTokenHolder] = {}
 _holders_lock = threading.Lock()
 
 

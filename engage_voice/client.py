@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -72,11 +72,15 @@ class CampaignRef(BaseModel):
         )
 
 
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def resolve_name(kind: str, name: str, items: Sequence[Any], key) -> Any:
+def resolve_name(kind: str, name: str, items: Sequence[T], key: Callable[[T], str]) -> T:
     """Exactly one item whose name is `name` (case- and space-insensitive), or a typed error."""
     matches = [item for item in items if _norm(key(item)) == _norm(name)]
     if len(matches) == 1:
@@ -110,11 +114,11 @@ def _parse_count(body: Any) -> int:
     if isinstance(body, dict):
         for key in ("count", "totalCount", "total"):
             if isinstance(body.get(key), int):
-                return body[key]
+                return int(body[key])
     raise EngageError(f"unexpected count response {str(body)[:100]!r}")
 
 
-def _written_body(model: Any, response: httpx.Response, request_uri: str) -> Any:
+def _written_body(model: type[M], response: httpx.Response, request_uri: str) -> M:
     """The result of a write that the service accepted. An unreadable body does not undo
     the write: it is ambiguous, never a plain parsing error a caller might retry on."""
     try:
@@ -161,7 +165,9 @@ class EngageClient:
             )
         return str(account)
 
-    async def _get(self, path: str, account: str = "-", params: dict | None = None) -> Any:
+    async def _get(
+        self, path: str, account: str = "-", params: dict[str, Any] | None = None
+    ) -> Any:
         response = await self.transport.request("GET", path, account_key=account, params=params)
         return response.json()
 
@@ -242,9 +248,9 @@ class EngageClient:
         for acc in accounts:
             groups = await self.dial_groups_with_children(acc.account_id)
             if dial_group is not None:
-                by_id = [g for g in groups if str(g.dial_group_id) == str(dial_group)]
-                if by_id:
-                    groups = by_id
+                groups_by_id = [g for g in groups if str(g.dial_group_id) == str(dial_group)]
+                if groups_by_id:
+                    groups = groups_by_id
                 else:
                     groups = [
                         g for g in groups if _norm(g.dial_group_name) == _norm(str(dial_group))
@@ -268,9 +274,9 @@ class EngageClient:
                 name=str(dial_group),
                 candidates=[],
             )
-        by_id = [c for c in candidates if name.strip().isdigit() and c.campaign_id == int(name)]
-        if by_id:
-            return by_id[0]
+        named = [c for c in candidates if name.strip().isdigit() and c.campaign_id == int(name)]
+        if named:
+            return named[0]
         try:
             return resolve_name("campaign", name, candidates, lambda c: c.campaign_name)
         except AmbiguousNameError as exc:

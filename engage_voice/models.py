@@ -667,7 +667,7 @@ class LeadRow(EngageModel):
         # Built lazily: the class must be complete first. One core-validator call per
         # page instead of one per row.
         if cls._list_adapter is None:
-            cls._list_adapter = TypeAdapter(list[cls])
+            cls._list_adapter = TypeAdapter(list[cls])  # type: ignore[valid-type]
         return cls._list_adapter
 
     @classmethod

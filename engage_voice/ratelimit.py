@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 
 class SlidingWindowLimiter:
@@ -110,7 +111,7 @@ class _Unlimited:
 
 UNLIMITED = _Unlimited()
 
-_registry: dict[tuple, SlidingWindowLimiter] = {}
+_registry: dict[tuple[str, ...], SlidingWindowLimiter] = {}
 _registry_lock = threading.Lock()
 
 
@@ -131,7 +132,7 @@ def shared_limiter(
         return limiter
 
 
-def classify(method: str, path: str, params: dict | None = None) -> str:
+def classify(method: str, path: str, params: dict[str, Any] | None = None) -> str:
     """The contract's operation class of a request (section 7)."""
     method = method.upper()
     if path.startswith("/api/auth/login"):

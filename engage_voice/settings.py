@@ -136,7 +136,9 @@ class EngageSettings(BaseSettings):
 
     @field_validator("rate_limits")
     @classmethod
-    def _complete_limits(cls, value: dict[str, list[tuple[int, float]]]):
+    def _complete_limits(
+        cls, value: dict[str, list[tuple[int, float]]]
+    ) -> dict[str, list[tuple[int, float]]]:
         merged = {k: list(v) for k, v in DEFAULT_RATE_LIMITS.items()}
         unknown = set(value) - set(merged)
         if unknown:
@@ -174,7 +176,7 @@ class EngageSettings(BaseSettings):
                 "ENGAGE_USERNAME/ENGAGE_PASSWORD is"
             )
         if (self.jwt or self.username) and not (self.client_id and self.client_secret):
-            missing = [
+            absent = [
                 name
                 for name, value in (
                     ("ENGAGE_CLIENT_ID", self.client_id),
@@ -184,7 +186,7 @@ class EngageSettings(BaseSettings):
             ]
             raise ValueError(
                 f"jwt or username login needs client_id and client_secret: "
-                f"{' and '.join(missing)} missing"
+                f"{' and '.join(absent)} missing"
             )
         return self
 

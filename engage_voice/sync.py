@@ -1,22 +1,39 @@
 """A blocking facade for scripts: the async client on a private event-loop thread.
 
-Every method of `EngageClient` is available with the same arguments and returns its
-result directly. `search_leads` returns a generator of pages. Safe to call from any
+Every endpoint method of `EngageClient` has a typed twin here with the same arguments,
+returning its result directly (no attribute forwarding: a call the client does not offer is
+an AttributeError the type checker sees). `search_leads` returns a generator of pages. Safe to call from any
 thread (including Prefect's worker threads): calls are submitted to the private loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
 
-from .client import EngageClient
-from .models import LeadRow, SearchCriteria
+from .client import CampaignRef, EngageClient
+from .models import (
+    Account,
+    AccountTree,
+    ActionParams,
+    Campaign,
+    DialGroup,
+    DirectLoadRequest,
+    LeadActionResult,
+    LeadList,
+    LeadLoadResult,
+    LeadRow,
+    SearchCriteria,
+)
 from .settings import EngageSettings
+
+T = TypeVar("T")
+
+
+async def _next(pages: AsyncIterator[list[LeadRow]]) -> list[LeadRow]:
+    return await pages.__anext__()
 
 
 class SyncEngageClient:
@@ -33,7 +50,7 @@ class SyncEngageClient:
     async def _make(settings: EngageSettings | None) -> EngageClient:
         return EngageClient(settings)
 
-    def _run(self, coro: Any) -> Any:
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop.is_closed():
             raise RuntimeError("this SyncEngageClient is closed")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
@@ -70,17 +87,77 @@ class SyncEngageClient:
         pages = search.__aiter__()
         while True:
             try:
-                yield self._run(pages.__anext__())
+                yield self._run(_next(pages))
             except StopAsyncIteration:
                 return
 
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._client, name)
-        if inspect.iscoroutinefunction(attr):
+    # One typed method per endpoint of `EngageClient`: every call from the tasks is checked.
 
-            @functools.wraps(attr)
-            def call(*args: Any, **kwargs: Any) -> Any:
-                return self._run(attr(*args, **kwargs))
+    def accounts(self) -> list[Account]:
+        return self._run(self._client.accounts())
 
-            return call
-        return attr
+    def dial_groups(self, account_id: str | None = None) -> list[DialGroup]:
+        return self._run(self._client.dial_groups(account_id))
+
+    def dial_groups_with_children(self, account_id: str | None = None) -> list[DialGroup]:
+        return self._run(self._client.dial_groups_with_children(account_id))
+
+    def campaigns(self, dial_group_id: int, account_id: str | None = None) -> list[Campaign]:
+        return self._run(self._client.campaigns(dial_group_id, account_id))
+
+    def lists(
+        self, dial_group_id: int, campaign_id: int, account_id: str | None = None
+    ) -> list[LeadList]:
+        return self._run(self._client.lists(dial_group_id, campaign_id, account_id))
+
+    def campaign_dispositions(
+        self, dial_group_id: int, campaign_id: int, account_id: str | None = None
+    ) -> list[str]:
+        return self._run(
+            self._client.campaign_dispositions(dial_group_id, campaign_id, account_id)
+        )
+
+    def lead_states(self, account_id: str | None = None) -> list[str]:
+        return self._run(self._client.lead_states(account_id))
+
+    def system_dispositions(self, account_id: str | None = None) -> list[str]:
+        return self._run(self._client.system_dispositions(account_id))
+
+    def find_campaign(
+        self, name: str, account: str | None = None, dial_group: str | int | None = None
+    ) -> CampaignRef:
+        return self._run(self._client.find_campaign(name, account, dial_group))
+
+    def find_list(self, campaign: CampaignRef, name: str) -> LeadList:
+        return self._run(self._client.find_list(campaign, name))
+
+    def account_tree(self, with_counts: bool = True) -> AccountTree:
+        return self._run(self._client.account_tree(with_counts))
+
+    def count_leads(self, criteria: SearchCriteria, account_id: str | None = None) -> int:
+        return self._run(self._client.count_leads(criteria, account_id))
+
+    def search_page(
+        self,
+        criteria: SearchCriteria,
+        page: int,
+        max_rows: int | None = None,
+        account_id: str | None = None,
+    ) -> list[LeadRow]:
+        return self._run(
+            self._client.search_page(criteria, page, max_rows, account_id)
+        )
+
+    def lead_action(
+        self, params: ActionParams, criteria: SearchCriteria, account_id: str | None = None
+    ) -> LeadActionResult:
+        return self._run(self._client.lead_action(params, criteria, account_id))
+
+    def load_leads(
+        self, campaign_id: int, request: DirectLoadRequest, account_id: str | None = None
+    ) -> LeadLoadResult:
+        return self._run(self._client.load_leads(campaign_id, request, account_id))
+
+    @property
+    def token_counts(self) -> dict[str, int]:
+        return self._client.token_counts

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from .errors import AmbiguousWriteError, ServerError, TransportError, error_for_status
+from .errors import (
+    AmbiguousWriteError,
+    EngageError,
+    ServerError,
+    TransportError,
+    error_for_status,
+)
 from .ratelimit import UNLIMITED, classify, shared_limiter
 from .settings import EngageSettings
 
@@ -65,10 +71,10 @@ def compute_backoff(
     rng: random.Random | None = None,
 ) -> float:
     """Capped exponential backoff with jitter in [50%, 100%], never below `retry_after`."""
-    rng = rng or random
+    source: random.Random | Any = rng or random
     # The exponent is capped: 2**1024 overflows a float long before any cap applies.
     base = min(cap, initial * (2.0 ** min(max(0, attempt - 1), 60)))
-    delay = base * (0.5 + rng.random() / 2)
+    delay = base * (0.5 + source.random() / 2)
     if retry_after is not None:
         delay = max(delay, retry_after)
     return delay
@@ -99,7 +105,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def error_from_response(response: httpx.Response, method: str, path: str):
+def error_from_response(response: httpx.Response, method: str, path: str) -> EngageError:
     """Map an error response to the typed error, keeping RingCX's errorCode and requestUri."""
     error_code = details = None
     request_uri = f"{path} - {method}"
@@ -232,6 +238,7 @@ class Transport:
                     response = None
                 else:
                     failure = None
+                    assert response is not None
                     log.debug(
                         "%s %s -> %s in %.0f ms",
                         method,

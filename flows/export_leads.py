@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from engage_voice.models import EmailLeads
 from tasks import steps
@@ -36,6 +35,7 @@ from tasks.exports import (
 )
 from tasks.frames import check_conditions
 from tasks.models import LeadSelection
+from tasks.runtime import thread_pool
 
 from .naming import field
 
@@ -54,7 +54,7 @@ def export_run_name() -> str:
 @flow(
     name="export_leads",
     flow_run_name=export_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
     log_prints=True,
 )
 def export_leads(

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
 from tasks.inventory import (
@@ -32,6 +31,7 @@ from tasks.inventory import (
     write_snapshot,
 )
 from tasks.runtime import place as state_place
+from tasks.runtime import thread_pool
 
 # Count calls are cheap but paced per sub-account: a few threads keep the window full.
 TASK_RUNNER_THREADS = 4
@@ -40,7 +40,7 @@ TASK_RUNNER_THREADS = 4
 @flow(
     name="inventory",
     flow_run_name="inventory",
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
     log_prints=True,
 )
 def inventory(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.models import ActionParamsForm, Guards, LeadSelection, RunOptions, RunReport
 from tasks.run import Predicate, run_pipeline
+from tasks.runtime import thread_pool
 
 from .naming import action_run_name
 
@@ -18,7 +18,7 @@ TASK_RUNNER_THREADS = 16
 @flow(
     name="lead_action",
     flow_run_name=action_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
     log_prints=True,
 )
 def lead_action(

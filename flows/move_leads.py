@@ -11,7 +11,6 @@ because their phone already exists in the destination are accounted for, not fai
 from __future__ import annotations
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from engage_voice.models import CopySetting, DuplicateAction, MoveToCampaign
 from tasks import steps
@@ -20,7 +19,7 @@ from tasks.keys import base_run_key
 from tasks.models import Guards, LeadSelection, RunOptions, RunReport
 from tasks.move_destination import Destination, resolve_destination
 from tasks.run import run_pipeline
-from tasks.runtime import journal_root
+from tasks.runtime import journal_root, thread_pool
 
 from .naming import field
 
@@ -41,7 +40,7 @@ def move_run_name() -> str:
 @flow(
     name="move_leads",
     flow_run_name=move_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
     log_prints=True,
 )
 def move_leads(

@@ -17,7 +17,6 @@ from typing import Annotated
 import pandas as pd
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger
-from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from engage_voice.models import (
@@ -63,7 +62,7 @@ from tasks.nightly import (
     status_of,
 )
 from tasks.run import RunFailed, run_pipeline
-from tasks.runtime import journal_root
+from tasks.runtime import journal_root, thread_pool
 from tasks.targets import frame_to_target_table
 
 from .naming import nightly_run_name
@@ -92,7 +91,7 @@ Dispositions = Annotated[list[Disposition], Field(min_length=1)]
 @flow(
     name="nightly_reset_campaign",
     flow_run_name="reset · {selection.source.campaign}",
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
 )
 def reset_campaign(selection: LeadSelection, guards: Guards, options: RunOptions) -> RunReport:
     """One campaign of nightly_reset (a child run; options.run_key names the campaign's run)."""
@@ -108,7 +107,7 @@ def reset_campaign(selection: LeadSelection, guards: Guards, options: RunOptions
 @flow(
     name="nightly_reset",
     flow_run_name=nightly_run_name("nightly reset"),
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
     log_prints=True,
 )
 def nightly_reset(
@@ -180,7 +179,7 @@ def nightly_reset(
 @flow(
     name="nightly_suppress_campaign",
     flow_run_name="dnc · {selector.campaign}",
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
 )
 def suppress_campaign(
     selector: CampaignSelector,
@@ -306,7 +305,7 @@ def suppress_campaign(
 @flow(
     name="nightly_suppress",
     flow_run_name=nightly_run_name("nightly suppress"),
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
     log_prints=True,
 )
 def nightly_suppress(

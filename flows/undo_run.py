@@ -7,9 +7,9 @@ and run by `tasks/undo_runner.py`; running it again with the same undo key resum
 from __future__ import annotations
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.models import Guards, RunOptions
+from tasks.runtime import thread_pool
 from tasks.undo_report import UndoIncomplete, UndoReport, undo_markdown
 from tasks.undo_runner import FLOW_NAME, run_undo
 
@@ -21,7 +21,7 @@ __all__ = ["UndoIncomplete", "UndoReport", "undo_markdown", "undo_run"]
 @flow(
     name=FLOW_NAME,
     flow_run_name="undo · {run_key}",
-    task_runner=ThreadPoolTaskRunner(max_workers=TASK_RUNNER_THREADS),
+    task_runner=thread_pool(TASK_RUNNER_THREADS),
     log_prints=True,
 )
 def undo_run(

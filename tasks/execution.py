@@ -19,7 +19,7 @@ from engage_voice import (
     InvalidRequestError,
     SyncEngageClient,
 )
-from engage_voice.models import LeadActionResult
+from engage_voice.models import ActionParams, LeadActionResult
 from engage_voice.transport import compute_backoff, retry_budget_seconds
 
 from .actions import Chunk, Unresolvable, spec_for
@@ -52,14 +52,14 @@ def _before_image(
     return {row.lead_id: snapshot(row) for row in rows}
 
 
-def chunk_target(plan: Plan, journal: RunJournal) -> tuple[Target | None, object]:
+def chunk_target(plan: Plan, journal: RunJournal) -> tuple[Target | None, ActionParams]:
     """Where the plan's chunks send leads now, and with which parameters: a move into a new
     list goes into it by id once a chunk has created it (the journal records its id)."""
     if plan.destination is None:
         return None, plan.action
     spec = spec_for(plan.action)
     list_id = plan.destination.list_ids[0] if plan.destination.list_ids else None
-    params: object = plan.action
+    params: ActionParams = plan.action
     if spec.creates_list:
         created = journal.created_list_id()
         if created is not None:
@@ -73,7 +73,7 @@ def execute_chunk(
     journal: RunJournal,
     index: int,
     *,
-    params: object | None = None,
+    params: ActionParams | None = None,
     target: Target | None = None,
     verify: bool = True,
 ) -> ChunkOutcome:

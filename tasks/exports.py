@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
 from pydantic import BaseModel, Field
 
 from engage_voice import AmbiguousWriteError
@@ -20,6 +19,7 @@ from .export import FrameSummary, stream_to_csv, stream_to_parquet
 from .models import Guards, LeadSelection, ResolvedCampaign, RunOptions
 from .planning import base_criteria
 from .private import private_bytes, private_dir
+from .reporting import current_flow_run_id
 from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .run import run_pipeline
 from .runtime import place, shared_client
@@ -47,10 +47,10 @@ class EmailMaybeSent(RunNotCompleted, RuntimeError):
 
 
 def run_id() -> str:
-    ctx = FlowRunContext.get()
-    if ctx is None:
+    flow_run = current_flow_run_id()
+    if flow_run is None:
         raise RuntimeError("export_leads runs inside a flow")
-    return str(ctx.flow_run.id)
+    return str(flow_run)
 
 
 def export_path(fmt: ExportFormat, path: str | None) -> Path:

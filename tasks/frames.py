@@ -298,7 +298,7 @@ def _int_value(value: Any, allow_fraction: bool) -> int | float:
                 return int(value)
             if not allow_fraction:
                 raise ValueError(f"{value!r} is not a whole number")
-        return value
+        return float(value) if isinstance(value, float) else int(value)
     if isinstance(value, str) and _INT_TEXT.match(value.strip()):
         # Forms in the Prefect UI hand over typed numbers as text now and then.
         return int(float(value.strip()))
@@ -401,14 +401,14 @@ def check_conditions(conditions: Sequence[Condition]) -> list[Condition]:
 # ---------------------------------------------------------------------------------------
 
 
-def _as_bool(result: Any) -> np.ndarray:
+def _as_bool(result: Any) -> Any:
     """A comparison's result as plain bools, NA (a null compared) counting as False."""
     if isinstance(result, pd.Series):
         return result.to_numpy(dtype=bool, na_value=False)
     return np.asarray(result, dtype=bool)
 
 
-def _blank(column: pd.Series) -> np.ndarray:
+def _blank(column: pd.Series) -> Any:
     text = column.astype(pd.StringDtype())
     return _as_bool(text.isna()) | _as_bool(text.str.strip() == "")
 
@@ -419,7 +419,8 @@ def _operand(kind: str, value: Any) -> Any:
     return value
 
 
-def _mask(column: pd.Series, kind: str, condition: Condition, now: datetime) -> np.ndarray:
+def _mask(column: pd.Series, kind: str, condition: Condition, now: datetime) -> Any:
+    """A boolean array over `column` (NumPy: `Any` to the checker, as pandas is)."""
     op, value = condition.op, condition.value
     text = kind in ("str", "category")
     if op is ConditionOp.IS_NULL:
@@ -430,6 +431,7 @@ def _mask(column: pd.Series, kind: str, condition: Condition, now: datetime) -> 
         equal = _as_bool(column == _operand(kind, value)) & ~_as_bool(column.isna())
         return equal if op is ConditionOp.EQ else ~equal
     if op in _LISTS:
+        assert isinstance(value, list)  # checked by check_conditions
         found = _as_bool(column.isin([_operand(kind, v) for v in value]))
         found = found & ~_as_bool(column.isna())
         return found if op is ConditionOp.IN else ~found

@@ -205,7 +205,7 @@ def discover(accounts: list[str]) -> list[dict[str, Any]]:
                     "campaign_name": campaign.campaign_name,
                     "campaign_active": campaign.is_active,
                 }
-                for item in lists or [None]:
+                for item in (lists or [None]):  # type: ignore[list-item]
                     places.append({**info, **_list_info(item)})
     return places
 

@@ -133,7 +133,7 @@ class RunJournal:
         write_new(self.dir / "baseline.json", json.dumps(baseline).encode())
 
     def read_baseline(self) -> dict[str, int]:
-        return json.loads((self.dir / "baseline.json").read_text())
+        return {str(k): int(v) for k, v in json.loads((self.dir / "baseline.json").read_text()).items()}
 
     def prepare(self) -> None:
         """Create the run's directory (private) before anything is written into it."""
@@ -239,7 +239,7 @@ class RunJournal:
         while not write_new(self._chunk(index, f"sent-{n}.json"), body):
             n += 1
 
-    def first_sent(self, index: int) -> dict | None:
+    def first_sent(self, index: int) -> dict[str, Any] | None:
         files = self._numbered(index, "sent")
         return json.loads(files[0].read_text()) if files else None
 

@@ -19,12 +19,12 @@ def base_run_key(options: RunOptions) -> str:
     """options.run_key, else the current flow run's id (as run_pipeline does)."""
     if options.run_key:
         return options.run_key
-    from prefect.context import FlowRunContext
+    from .reporting import current_flow_run_id
 
-    ctx = FlowRunContext.get()
-    if ctx is None:
+    run_id = current_flow_run_id()
+    if run_id is None:
         raise RuntimeError("this runs inside a flow, or needs options.run_key")
-    return str(ctx.flow_run.id)
+    return str(run_id)
 
 
 def derived_run_key(base: str, *parts: object) -> str:

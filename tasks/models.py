@@ -334,7 +334,7 @@ class _ChoiceForm:
     the discriminator still picks the model."""
 
     def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
-        schema = handler(core_schema)
+        schema: dict[str, Any] = handler(core_schema)
         if "oneOf" in schema:
             schema = dict(schema)
             schema["anyOf"] = schema.pop("oneOf")

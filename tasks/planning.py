@@ -3,13 +3,14 @@ write."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
 from engage_voice import SyncEngageClient
-from engage_voice.models import ActionParams, SearchCriteria
+from engage_voice.models import ActionParams, LeadRow, SearchCriteria
 
 from .errors import RunRefused
 from .frames import check_conditions
@@ -104,7 +105,7 @@ def select_leads(
     source: ResolvedCampaign,
     journal: RunJournal,
     predicate: Predicate | None = None,
-) -> tuple[SearchCriteria, list[int], tuple[int, list[ListScope]], dict | None]:
+) -> tuple[SearchCriteria, list[int], tuple[int, list[ListScope]], dict[str, Any] | None]:
     """Search (or match a target table), filter in pandas, and persist the selected leads.
 
     Returns (criteria, lead ids, (campaign total, each named list's counts), target-table
@@ -123,7 +124,7 @@ def select_leads(
         match, rows = match_targets(client, source.account_id, criteria, keys)
         report = match.model_dump(mode="json")
         report["summary"] = match.summary()
-        pages = [rows] if rows else []
+        pages: Iterable[list[LeadRow]] = [rows] if rows else []
     else:
         pages = client.search_leads(criteria, source.account_id)
     journal.write_selection(pages, conditions, predicate)
@@ -156,7 +157,7 @@ def build_plan(
     campaign_total: int,
     list_scopes: list[ListScope] | None = None,
     selection: LeadSelection | None = None,
-    target_report: dict | None = None,
+    target_report: dict[str, Any] | None = None,
     destination: ResolvedCampaign | None = None,
 ) -> Plan:
     ids = list(dict.fromkeys(lead_ids))

@@ -6,6 +6,8 @@ code runs in scripts and tests without Prefect."""
 from __future__ import annotations
 
 import logging
+from typing import Any
+from uuid import UUID
 
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -18,6 +20,28 @@ from prefect.context import FlowRunContext
 from .models import Plan, RunReport
 
 log = logging.getLogger("leads.reporting")
+
+
+def current_flow_run_id() -> UUID | None:
+    """The id of the flow run this code runs in, or None outside one."""
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return None
+    return ctx.flow_run.id
+
+
+def rename_flow_run(name: str) -> None:
+    """Name the current flow run after what it does (cosmetic: never fails a run)."""
+    run_id = current_flow_run_id()
+    if run_id is None:
+        return
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run_id=run_id, name=name)
+    except Exception as exc:
+        log.debug("could not rename the flow run: %s", exc)
 
 
 def _in_flow() -> bool:
@@ -73,7 +97,7 @@ def update_progress(artifact_id: str | None, done: int, total: int) -> None:
     if artifact_id is None:
         return
     try:
-        update_progress_artifact(artifact_id, 100.0 * done / max(total, 1))
+        update_progress_artifact(UUID(artifact_id), 100.0 * done / max(total, 1))
     except Exception as exc:  # progress is cosmetic; never fail a run over it
         log.debug("progress update failed: %s", exc)
 
@@ -107,7 +131,7 @@ def report_artifacts(report: RunReport) -> None:
     create_markdown_artifact(summary_markdown(report), key=_key(report.run_key, "summary"))
 
 
-def verification_rows(report: RunReport) -> list[dict]:
+def verification_rows(report: RunReport) -> list[dict[str, Any]]:
     rows = []
     for o in report.outcomes:
         for v in o.verifications:

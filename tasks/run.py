@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger
-from prefect.context import FlowRunContext
 
 from engage_voice.models import ActionParams, SearchCriteria
 
@@ -273,17 +272,9 @@ def _act_and_prove(ctx: RunContext, plan: Plan, baseline: dict[str, int]) -> Run
 
 
 def _rename(plan: Plan) -> None:
-    ctx = FlowRunContext.get()
-    if ctx is None:
-        return
-    name = f"{reporting.action_label(plan)} · {plan.source.campaign_name} · {plan.total_leads:,} leads"
-    try:
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(flow_run_id=ctx.flow_run.id, name=name)
-    except Exception as exc:  # a name is cosmetic
-        get_run_logger().debug("could not rename the flow run: %s", exc)
+    reporting.rename_flow_run(
+        f"{reporting.action_label(plan)} · {plan.source.campaign_name} · {plan.total_leads:,} leads"
+    )
 
 
 def _baseline(plan: Plan) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,14 @@ def shared_client(settings: EngageSettings | None = None) -> SyncEngageClient:
         if client is None:
             client = _clients[key] = SyncEngageClient(settings)
         return client
+
+
+def thread_pool(max_workers: int) -> Any:
+    """Prefect's thread-pool task runner. Typed Any: the `@flow` decorator's annotation
+    rejects Prefect's own ThreadPoolTaskRunner under a strict checker."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=max_workers)
 
 
 def close_clients() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 from pydantic import BaseModel, Field
 
 from .errors import RunNotCompleted
 from .models import RunReport
+from .reporting import rename_flow_run
 from .undo import ActionGroup, CopyCleanupGroup, NotRestorable, ReloadGroup, UndoPlan
 
 
@@ -72,6 +72,7 @@ class UndoIncomplete(RunNotCompleted, RuntimeError):
 
 
 def result_of(group: ActionGroup | CopyCleanupGroup | ReloadGroup) -> GroupResult:
+    action: str
     if isinstance(group, ActionGroup):
         action = group.action.action
     elif isinstance(group, CopyCleanupGroup):
@@ -138,16 +139,7 @@ def undo_markdown(report: UndoReport) -> str:
 
 def rename_run(name: str) -> None:
     """Each group's pipeline renames the flow run after its own plan: name it the undo again."""
-    ctx = FlowRunContext.get()
-    if ctx is None:
-        return
-    try:
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(flow_run_id=ctx.flow_run.id, name=name)
-    except Exception as exc:  # a name is cosmetic
-        get_run_logger().debug("could not rename the flow run: %s", exc)
+    rename_flow_run(name)
 
 
 def artifact(report: UndoReport) -> None:

@@ -118,7 +118,7 @@ class _GroupRun(BaseModel):
 
 def _attempt_keys(group_key: str) -> list[str]:
     """The group's runs so far: `<key>`, then `<key>.r2`, `<key>.r3`, ..."""
-    root, keys = journal_root(), []
+    root, keys = journal_root(), list[str]()
     while True:
         key = group_key if not keys else f"{group_key}.r{len(keys) + 1}"
         if not (root / key).is_dir():
@@ -355,7 +355,9 @@ def run_undo(run_key: str, guards: Guards, options: RunOptions, dry_run: bool) -
             if isinstance(group, ActionGroup):
                 result.eligible_now = _eligible_now(group)
             continue
-        kw = {"undo_dir": undo_dir, "undo_key": undo_key, "guards": guards, "options": options}
+        kw: dict[str, Any] = {
+            "undo_dir": undo_dir, "undo_key": undo_key, "guards": guards, "options": options
+        }
         try:
             if isinstance(group, ActionGroup):
                 _restore_action(group, result, lost, **kw)

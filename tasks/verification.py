@@ -101,7 +101,8 @@ def applied_split(
     expect: Expectation, before: dict[int, Snapshot], after: dict[int, Snapshot]
 ) -> tuple[list[int], list[int]]:
     """(leads already in the promised state, leads not) by comparing before and after."""
-    done, todo = [], []
+    done: list[int] = []
+    todo: list[int] = []
     for lead_id, snap in before.items():
         (done if expect(snap, after.get(lead_id)) else todo).append(lead_id)
     return done, todo

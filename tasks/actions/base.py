@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from .undoing import Planner
 
 
+__all__ = ["ActionSpec", "Chunk", "Expectation", "Unresolvable"]
+
+
 class Unresolvable(Exception):
     """Whether an earlier write was applied cannot be decided: nothing is resent."""
 

@@ -45,7 +45,8 @@ class Delete(ActionSpec):
     def plan_undo(self, p: Planner, before: pd.DataFrame, chunk_of: dict[int, int]) -> None:
         columns = ["leadId", "campaignId", "externId", "leadPhone", "leadState", "suppressed"]
         rows = records(before, columns)
-        loadable, unloadable = [], []
+        loadable: list[dict[str, Any]] = []
+        unloadable: list[dict[str, Any]] = []
         for record in rows:
             complete = (record["externId"] or "").strip() and (record["leadPhone"] or "").strip()
             (loadable if complete else unloadable).append(record)

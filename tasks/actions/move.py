@@ -41,11 +41,11 @@ class Move(ActionSpec):
 
     @property
     def is_copy(self) -> bool:
-        return self.params.copy_setting != CopySetting.MOVE
+        return bool(self.params.copy_setting != CopySetting.MOVE)
 
     @property
     def ignores_duplicates(self) -> bool:
-        return self.params.duplicate_action == DuplicateAction.IGNORE
+        return bool(self.params.duplicate_action == DuplicateAction.IGNORE)
 
     @property
     def one_chunk_at_a_time(self) -> bool:
@@ -53,7 +53,7 @@ class Move(ActionSpec):
 
     @property
     def creates_list(self) -> bool:
-        return self.params.list_id == 0
+        return bool(self.params.list_id == 0)
 
     @property
     def counts_copies(self) -> bool:
