@@ -3,7 +3,10 @@ touched when a name is ambiguous or unknown, listing the candidates."""
 
 from __future__ import annotations
 
-from engage_voice import SyncEngageClient
+from collections.abc import Sequence
+
+from engage_voice import CampaignRef, SyncEngageClient
+from engage_voice.models import LeadList
 
 from .models import CampaignSelector, ResolvedCampaign
 
@@ -12,18 +15,17 @@ def resolve_campaign(client: SyncEngageClient, selector: CampaignSelector) -> Re
     ref = client.find_campaign(
         selector.campaign, account=selector.account, dial_group=selector.dial_group
     )
-    list_ids: list[int] = []
-    list_names: list[str] = []
-    for name in dict.fromkeys(selector.lists):
-        found = client.find_list(ref, name)
-        list_ids.append(found.list_id)
-        list_names.append(found.list_desc or str(found.list_id))
+    return resolved(ref, [client.find_list(ref, name) for name in dict.fromkeys(selector.lists)])
+
+
+def resolved(ref: CampaignRef, lists: Sequence[LeadList]) -> ResolvedCampaign:
+    """A campaign reference and the lists chosen in it, as a run records them."""
     return ResolvedCampaign(
         account_id=ref.account_id,
         dial_group_id=ref.dial_group_id,
         dial_group_name=ref.dial_group_name,
         campaign_id=ref.campaign_id,
         campaign_name=ref.campaign_name,
-        list_ids=list_ids,
-        list_names=list_names,
+        list_ids=[item.list_id for item in lists],
+        list_names=[item.list_desc or str(item.list_id) for item in lists],
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from engage_voice import AmbiguousNameError, CampaignRef, UnknownNameError
 from engage_voice.models import LeadList
 
+from .discovery import resolved
 from .errors import InvalidSelection
 from .models import ResolvedCampaign
 from .runtime import shared_client
@@ -104,27 +105,15 @@ def resolve_destination(
                 f"list {found.list_desc!r} ({found.list_id}) of {ref.campaign_name!r} is "
                 "DELETED; choose an active list or create a new one"
             )
-        return _resolved(ref, found), found
+        return resolved(ref, [found]), found
     if not resuming:
         try:
             existing = _find_list(ref, destination.new_list or "")
         except UnknownNameError:
-            return _resolved(ref, None), None
+            return resolved(ref, []), None
         raise DestinationError(
             f"campaign {ref.campaign_name!r} already has a list named {destination.new_list!r} "
             f"(list {existing.list_id}); pass list={existing.list_id!s} to move into it, or "
             "choose another new_list name"
         )
-    return _resolved(ref, None), None
-
-
-def _resolved(ref: CampaignRef, found: LeadList | None) -> ResolvedCampaign:
-    return ResolvedCampaign(
-        account_id=ref.account_id,
-        dial_group_id=ref.dial_group_id,
-        dial_group_name=ref.dial_group_name,
-        campaign_id=ref.campaign_id,
-        campaign_name=ref.campaign_name,
-        list_ids=[found.list_id] if found else [],
-        list_names=[found.list_desc or str(found.list_id)] if found else [],
-    )
+    return resolved(ref, []), None
