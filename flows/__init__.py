@@ -4,7 +4,8 @@ from .export_leads import export_leads
 from .inventory import inventory
 from .lead_action import lead_action
 from .move_leads import move_leads
-from .nightly import nightly_reset, nightly_suppress
+from .nightly_reset import nightly_reset
+from .nightly_suppress import nightly_suppress
 from .undo_run import undo_run
 
 __all__ = [

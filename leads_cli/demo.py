@@ -24,7 +24,7 @@ DESTINATION = "My New Predictive Campaign Python"
 
 def run_demo(console: Console, leads: int) -> None:
     from flows.move_leads import Destination, move_leads
-    from flows.nightly import nightly_reset
+    from flows.nightly_reset import nightly_reset
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     with ExitStack() as stack:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
@@ -57,6 +57,10 @@ def label(selector: CampaignSelector) -> str:
     if selector.lists:
         parts.append(f"lists {', '.join(selector.lists)}")
     return " / ".join(parts)
+
+
+# The campaigns parameter of a nightly job: at least one.
+Campaigns = Annotated[list[CampaignSelector], Field(min_length=1)]
 
 
 @dataclass

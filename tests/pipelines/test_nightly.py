@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from flows.nightly import nightly_reset, nightly_suppress
+from flows.nightly_reset import nightly_reset
+from flows.nightly_suppress import nightly_suppress
 from tasks.dnc import DncUnreadable
 from tasks.models import CampaignSelector, RunOptions, TargetKey, TargetTable
 from tasks.nightly import NightlyFailed

@@ -1,13 +1,10 @@
-"""Nightly jobs over several campaigns: `nightly_reset` and `nightly_suppress`.
+"""`nightly_suppress`: keep each campaign's suppression in step with a do-not-call table.
 
-Each campaign runs as a child flow run with its own pipeline and run key
-(`<flow run key>.<account>-<campaign id>`), so re-running the flow with the same
-options.run_key - or retrying the same flow run - resumes every campaign where it stopped.
-One campaign failing does not stop the others; the flow fails at the end naming every
-failed campaign, after writing a summary table across campaigns.
-
-Deploy each with `concurrency_limit: 1`: two nightly_suppress runs on one campaign at once
-would both read and rewrite its suppression state.
+Each campaign runs as a child flow run with its own pipelines (suppress, then release) and
+run keys derived from the flow's, so a re-run with the same options.run_key resumes. The
+do-not-call input is read fail-closed (`tasks/dnc.py`): on any unreadable row nothing is
+released. Deploy with `concurrency_limit: 1`: two runs on one campaign at once would both
+read and rewrite its suppression state.
 """
 
 from __future__ import annotations
@@ -17,11 +14,9 @@ from typing import Annotated
 import pandas as pd
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import Field
 
 from engage_voice.models import (
-    LeadState,
-    ResetLeads,
     SearchCriteria,
     SuppressedFilter,
     SuppressLeads,
@@ -37,12 +32,10 @@ from tasks.dnc import (
     suppressed_by,
     unreadable_text,
 )
-from tasks.frames import check_conditions
 from tasks.journal import RunJournal
 from tasks.keys import base_run_key, derived_run_key
 from tasks.models import (
     CampaignSelector,
-    Condition,
     Guards,
     LeadSelection,
     ResolvedCampaign,
@@ -54,8 +47,8 @@ from tasks.models import (
 from tasks.nightly import (
     Campaign,
     CampaignOutcome,
+    Campaigns,
     NightlyFailed,
-    check_dispositions,
     finish,
     resolve_campaigns,
     run_each,
@@ -69,106 +62,6 @@ from .naming import nightly_run_name
 
 TASK_RUNNER_THREADS = 16
 
-# Leads that finished (ran out of passes, or completed) without ever reaching anyone. The
-# disposition filter is what keeps this safe: a lead whose last pass was a conversation
-# (ANSWER), a DNC request or a callback is never reset by the defaults.
-DEFAULT_RESET_STATES = [LeadState.MAX_DIAL_LIMIT, LeadState.COMPLETE]
-DEFAULT_RESET_DISPOSITIONS = ["NOANSWER", "BUSY"]
-
-Campaigns = Annotated[list[CampaignSelector], Field(min_length=1)]
-# Through parse(): both spellings (MAX_DIAL_LIMIT, MAX-DIAL-LIMIT), and SUPPRESSED explained.
-State = Annotated[LeadState, BeforeValidator(LeadState.parse)]
-States = Annotated[list[State], Field(min_length=1)]
-Disposition = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1)]
-Dispositions = Annotated[list[Disposition], Field(min_length=1)]
-
-
-# ---------------------------------------------------------------------------------------
-# nightly_reset
-# ---------------------------------------------------------------------------------------
-
-
-@flow(
-    name="nightly_reset_campaign",
-    flow_run_name="reset · {selection.source.campaign}",
-    task_runner=thread_pool(TASK_RUNNER_THREADS),
-)
-def reset_campaign(selection: LeadSelection, guards: Guards, options: RunOptions) -> RunReport:
-    """One campaign of nightly_reset (a child run; options.run_key names the campaign's run)."""
-    return run_pipeline(
-        flow_name="nightly_reset",
-        action=ResetLeads(),
-        selection=selection,
-        guards=guards,
-        options=options,
-    )
-
-
-@flow(
-    name="nightly_reset",
-    flow_run_name=nightly_run_name("nightly reset"),
-    task_runner=thread_pool(TASK_RUNNER_THREADS),
-    log_prints=True,
-)
-def nightly_reset(
-    campaigns: Campaigns,
-    # List defaults are shown in the run form; they are never mutated.
-    lead_states: States = DEFAULT_RESET_STATES,  # noqa: B006
-    system_dispositions: Dispositions = DEFAULT_RESET_DISPOSITIONS,  # noqa: B006
-    conditions: list[Condition] | None = None,
-    guards: Guards | None = None,
-    options: RunOptions | None = None,
-) -> list[CampaignOutcome]:
-    """Reset (passes 0, READY, dial now) the leads of each campaign that finished without
-    reaching anyone, so the dialer tries them again.
-
-    A lead is reset when its state is one of `lead_states` AND its last pass ended with one
-    of `system_dispositions` AND it satisfies every condition.
-
-    Args:
-        campaigns: The campaigns to reset, each run and verified on its own.
-        lead_states: States to reset. Default MAX-DIAL-LIMIT and COMPLETE: leads the dialer
-            has finished with.
-        system_dispositions: Last-pass outcomes to reset. Default NOANSWER and BUSY: no
-            conversation happened. Checked against the account's list before anything runs.
-        conditions: Further row conditions (e.g. lastPassDts older than days 2).
-        guards: Refusals checked per campaign before any write.
-        options: Chunking, concurrency, dry run; run_key makes a re-run resume every campaign.
-    """
-    guards = guards or Guards()
-    options = options or RunOptions()
-    check_conditions(conditions or [])
-    states = list(dict.fromkeys(LeadState.parse(s) for s in lead_states))
-    dispositions = list(dict.fromkeys(system_dispositions))
-    base_key = base_run_key(options)
-    resolved = resolve_campaigns(list(campaigns))
-    check_dispositions({c.source.account_id for c in resolved if c.source}, dispositions)
-
-    def run_one(item: Campaign, key: str) -> CampaignOutcome:
-        selection = LeadSelection(
-            source=item.selector,
-            criteria=SearchCriteria(lead_states=states, system_dispositions=dispositions),
-            conditions=list(conditions or []),
-        )
-        report = reset_campaign(
-            selection=selection, guards=guards, options=options.model_copy(update={"run_key": key})
-        )
-        return CampaignOutcome(
-            campaign="",
-            status=status_of(report),
-            selected=report.total_leads,
-            updated=report.updated,
-            message=report.message,
-        )
-
-    outcomes = run_each(resolved, base_key, run_one)
-    finish(
-        "nightly-reset",
-        base_key,
-        outcomes,
-        f"States {[s.value for s in states]}, last pass {dispositions}.",
-    )
-    return outcomes
 
 
 # ---------------------------------------------------------------------------------------
