@@ -128,9 +128,10 @@ class RunJournal:
         write_new(self.dir / "destination.json", json.dumps({"list_id": list_id}).encode())
 
     def write_baseline(self, baseline: dict[str, int]) -> None:
-        """Counts before the first write (the run-level proof's starting point)."""
-        private_dir(self.dir)
-        write_new(self.dir / "baseline.json", json.dumps(baseline).encode())
+        """Counts before the first write (the run-level proof's starting point). Written
+        just before the plan and replaced by each attempt that gets that far: once the plan
+        exists it is never written again (a resumed run reads it)."""
+        self.write_summary("baseline.json", json.dumps(baseline).encode())
 
     def read_baseline(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in json.loads((self.dir / "baseline.json").read_text()).items()}

@@ -1,0 +1,30 @@
+"""The run journal's own guarantees, without the engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.journal import RunJournal
+
+
+def test_a_baseline_from_an_attempt_that_never_planned_is_replaced(tmp_path):
+    # Regression: the baseline was written create-once, so an attempt that crashed (or was
+    # denied) between the baseline and the plan left counts a later attempt kept, and the
+    # run-level proof of a move compared against them.
+    journal = RunJournal(tmp_path, "run-1")
+    journal.write_baseline({"source_campaign": 100})
+    journal.write_baseline({"source_campaign": 90})
+    assert journal.read_baseline() == {"source_campaign": 90}
+
+
+@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/../b", "", ".hidden", "a//b"])
+def test_record_names_cannot_leave_the_run_directory(tmp_path, name):
+    with pytest.raises(ValueError, match="not a journal record name"):
+        RunJournal(tmp_path, "run-1").record_once(name, b"x")
+
+
+def test_records_are_created_once(tmp_path):
+    journal = RunJournal(tmp_path, "run-1")
+    assert journal.record_once("reload/g01-001.sent.json", b"first")
+    assert not journal.record_once("reload/g01-001.sent.json", b"second")
+    assert journal.read_record("reload/g01-001.sent.json") == b"first"
