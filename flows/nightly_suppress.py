@@ -9,6 +9,7 @@ read and rewrite its suppression state.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 import pandas as pd
@@ -140,8 +141,13 @@ def suppress_campaign(
         )
     if not release.empty:
         release_key = derived_run_key(key, "unsuppress")
-        ids = [int(i) for i in release["leadId"]]
-        recorded = RunJournal(journal_root(), release_key).record_ids("release.parquet", ids)
+        ids = sorted(int(i) for i in release["leadId"])
+        # Named by its content: the same key with another release set is another
+        # selection, which the pipeline refuses as a run-key conflict.
+        digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
+        recorded = RunJournal(journal_root(), release_key).record_ids(
+            f"release-{digest}.parquet", ids
+        )
         table = TargetTable(path=str(recorded), key=TargetKey.LEAD_ID, column="leadId")
 
         def not_on_dnc(frame: pd.DataFrame) -> pd.Series:

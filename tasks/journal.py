@@ -335,6 +335,6 @@ def progress(root: Path | str, key_prefix: str) -> tuple[int, int]:
         journal = RunJournal(run_dir.parent, run_dir.name)
         if not journal.has_plan():
             continue
-        total += len(journal.read_plan().chunks)
+        total += len(journal.read_plan_cached().chunks)  # parsed once per plan file
         done += journal.chunks_with_outcome()
     return done, total

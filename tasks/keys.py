@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from .models import RUN_KEY, RunOptions
+from .reporting import current_flow_run_id
 
 MAX_KEY = 100
 
@@ -19,8 +20,6 @@ def base_run_key(options: RunOptions) -> str:
     """options.run_key, else the current flow run's id (as run_pipeline does)."""
     if options.run_key:
         return options.run_key
-    from .reporting import current_flow_run_id
-
     run_id = current_flow_run_id()
     if run_id is None:
         raise RuntimeError("this runs inside a flow, or needs options.run_key")

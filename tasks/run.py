@@ -22,7 +22,7 @@ from engage_voice.models import ActionParams, SearchCriteria
 
 from . import reporting, steps
 from .actions import ActionSpec, spec_for
-from .approval import approve_plan, ask_approval
+from .approval import approve_plan
 from .chunks import run_chunks
 from .destination import check_new_list_free, destination_of
 from .errors import RunNotCompleted
@@ -45,7 +45,7 @@ from .runtime import journal_root, shared_client
 
 Predicate = Callable[[pd.DataFrame], Any]
 
-__all__ = ["Predicate", "RunContext", "RunFailed", "ask_approval", "run_pipeline"]
+__all__ = ["Predicate", "RunContext", "RunFailed", "run_pipeline"]
 
 
 class RunFailed(RunNotCompleted, RuntimeError):

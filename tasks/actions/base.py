@@ -217,9 +217,18 @@ class ActionSpec:
         destination: ResolvedCampaign | None,
         now: datetime,
     ) -> None:
-        """Raise `InvalidActionParameter` for a parameter the account contradicts (the
-        clock's checks included)."""
+        """Raise `InvalidActionParameter` for a parameter the clock or the account
+        contradicts. Specs override `check_time` and `check_account`, never this."""
         self.check_time(now)
+        self.check_account(client, source, destination)
+
+    def check_account(
+        self,
+        client: SyncEngageClient,
+        source: ResolvedCampaign,
+        destination: ResolvedCampaign | None,
+    ) -> None:
+        """The parameters' checks against the account (dispositions, lists)."""
 
     def check_time(self, now: datetime) -> None:
         """The parameters' checks against the clock alone (repeated on resume)."""

@@ -4,7 +4,6 @@ disposition is checked against the campaign before anything is sent."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engage_voice import SyncEngageClient
@@ -39,12 +38,11 @@ class ManualPass(_NoUndo):
             and a["agentDisposition"] == disposition
         )
 
-    def check_parameters(
+    def check_account(
         self,
         client: SyncEngageClient,
         source: ResolvedCampaign,
         destination: ResolvedCampaign | None,
-        now: datetime,
     ) -> None:
         check_pass_disposition(client, self.params.pass_disposition, source)
 

@@ -11,7 +11,6 @@ copies go one chunk at a time, and a copy is resent only when that count shows i
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engage_voice import SyncEngageClient
@@ -149,12 +148,11 @@ class Move(ActionSpec):
 
     # -- checks before planning ends ---------------------------------------------------------
 
-    def check_parameters(
+    def check_account(
         self,
         client: SyncEngageClient,
         source: ResolvedCampaign,
         destination: ResolvedCampaign | None,
-        now: datetime,
     ) -> None:
         if destination is None:
             raise InvalidActionParameter("campaign_id", "the destination was not resolved")

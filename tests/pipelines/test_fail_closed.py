@@ -335,7 +335,14 @@ def test_writes_failing_past_the_budget_are_deferred_then_resumed_once(engage_en
 
 
 def test_journals_are_private(engage_env, tmp_path):
-    os.umask(0o022)
+    previous = os.umask(0o022)  # the usual default: files would come out 0644
+    try:
+        _run_and_check_modes(engage_env, tmp_path)
+    finally:
+        os.umask(previous)
+
+
+def _run_and_check_modes(engage_env, tmp_path):
     table = _csv(tmp_path / "t.csv", "leadId", [r["leadId"] for r in _rows(engage_env.server.store, {})][:5])
     lead_action(
         action=SuppressLeads(),
@@ -393,3 +400,25 @@ def _table_artifact(key: str) -> list[dict]:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
         )
     return json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+
+
+@pytest.mark.parametrize(
+    "bad", [{"approval_fraction": 0}, {"approval_fraction": 1.5}, {"approval_fraction": "half"}]
+)
+def test_out_of_range_guards_are_refused_naming_the_field(bad):
+    with pytest.raises(ValueError, match="approval_fraction"):
+        Guards(**bad)
+
+
+def test_an_out_of_range_release_share_changes_nothing(engage_env):
+    from flows.nightly_suppress import nightly_suppress
+
+    writes = engage_env.writes()
+    for share in (0, 1.01, -1):
+        with pytest.raises(Exception, match="max_release_fraction"):
+            nightly_suppress(
+                campaigns=[CampaignSelector(campaign="My Predictive Campaign")],
+                phones=["2125550100"],
+                max_release_fraction=share,
+            )
+    assert engage_env.writes() == writes
