@@ -136,10 +136,6 @@ class RunJournal:
     def read_baseline(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in json.loads((self.dir / "baseline.json").read_text()).items()}
 
-    def prepare(self) -> None:
-        """Create the run's directory (private) before anything is written into it."""
-        private_dir(self.dir)
-
     @property
     def targets_path(self) -> Path:
         return self.dir / "targets.parquet"

@@ -119,7 +119,6 @@ def select_leads(
     if keys is not None and not keys.values:
         raise EmptyTargetTable(keys)
     counted_before = scope_counts(client, source)
-    journal.prepare()
     if keys is not None:
         match, rows = match_targets(client, source.account_id, criteria, keys)
         report = match.model_dump(mode="json")

@@ -26,7 +26,6 @@ _CALLBACK_END = {
 
 
 class Callback(ActionSpec):
-    family = "callbacks"
 
     @property
     def kind(self) -> CallbackActionType:
@@ -85,7 +84,6 @@ class Callback(ActionSpec):
 
 
 class Reservation(ActionSpec):
-    family = "reservations"
 
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         agent = self.params.reservation_agent_id or None

@@ -68,7 +68,6 @@ class Chunk:
 class ActionSpec:
     """Defaults: an action changing each lead into a state a count can prove."""
 
-    family: ClassVar[str] = "?"
     # Run shape.
     campaign_level: ClassVar[bool] = False  # one call for the campaign, never per chunk
     needs_destination: ClassVar[bool] = False

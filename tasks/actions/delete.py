@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 
 class Delete(ActionSpec):
-    family = "delete"
 
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         return lambda b, a: a is None

@@ -28,7 +28,6 @@ class _NoUndo(ActionSpec):
 
 
 class ManualPass(_NoUndo):
-    family = "irreversible"
 
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         disposition = self.params.pass_disposition
@@ -54,7 +53,6 @@ class ManualPass(_NoUndo):
 
 
 class EmailExport(_NoUndo):
-    family = "irreversible"
 
     def verify(
         self,
@@ -86,7 +84,6 @@ class EmailExport(_NoUndo):
 
 
 class DialerRefresh(_NoUndo):
-    family = "irreversible"
     campaign_level = True
 
     def verify(

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 
 class Move(ActionSpec):
-    family = "move/copy/transition"
     needs_destination = True
 
     @property

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 
 class StateChange(ActionSpec):
-    family = "state change"
     state: ClassVar[str]
     proof_name: ClassVar[str | None] = None  # default: the state
 

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 
 class Suppression(ActionSpec):
-    family = "suppression"
     suppressed: ClassVar[bool]
 
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
