@@ -17,23 +17,14 @@ and says so.
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow
 
-from engage_voice.models import EmailLeads
-from tasks import steps
 from tasks.export import FrameSummary
 from tasks.exports import (
     EmailExport,
     ExportFormat,
-    email_markdown,
-    export_path,
-    export_to_file,
-    file_markdown,
-    run_id,
-    send_email_export,
+    run_export,
 )
-from tasks.frames import check_conditions
 from tasks.models import LeadSelection
 from tasks.runtime import thread_pool
 
@@ -73,23 +64,4 @@ def export_leads(
             one e-mail for a server-side filter, one per 5,000 leads when row conditions or
             a target table are used.
     """
-    logger = get_run_logger()
-    # Bad input fails here, before any call to RingCX.
-    check_conditions(selection.conditions)
-    recipients = EmailLeads(email_to=email_to).email_to if email_to else []
-    if recipients and path:
-        raise ValueError("with email_to RingCX e-mails the leads and no file is written; omit path")
-    target = None if recipients else export_path(format, path)
-    source = steps.resolve_campaign(selection.source)
-    key = f"export-{run_id()}"
-    if target is None:
-        export = send_email_export(selection, source, recipients)
-        create_markdown_artifact(email_markdown(export, source), key=key)
-        logger.info("e-mail export: %s", export)
-        return export
-    summary = export_to_file(selection, source, format, str(target))
-    create_markdown_artifact(file_markdown(summary, source, selection), key=key)
-    logger.info(
-        "exported %s of %s leads to %s", f"{summary.rows_out:,}", f"{summary.rows_in:,}", target
-    )
-    return summary
+    return run_export(selection, format, path, email_to)

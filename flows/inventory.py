@@ -13,24 +13,15 @@ The client paces itself to the count window (90 / 10 s per sub-account on RingCX
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from prefect import flow, get_run_logger
-from prefect.context import FlowRunContext
+from prefect import flow
 from pydantic import Field
 
 from tasks.inventory import (
-    Budget,
     InventorySummary,
-    count_campaign,
-    discover,
-    inventory_artifacts,
-    snapshot_frame,
-    write_snapshot,
+    take_inventory,
 )
-from tasks.runtime import place as state_place
 from tasks.runtime import thread_pool
 
 # Count calls are cheap but paced per sub-account: a few threads keep the window full.
@@ -59,57 +50,4 @@ def inventory(
             only.
         path: Where to write the snapshot. Default: LEADS_INVENTORY_DIR (<journal>/inventory)/<UTC time>.parquet.
     """
-    logger = get_run_logger()
-    taken_at = datetime.now(UTC).replace(microsecond=0)
-    target = (
-        Path(path).expanduser().resolve()
-        if path
-        else state_place("inventory") / f"{taken_at:%Y%m%dT%H%M%SZ}.parquet"
-    )
-    places = discover(list(accounts or []))
-    campaigns: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for place in places:
-        campaigns.setdefault((place["account_id"], place["campaign_id"]), []).append(place)
-    budget = Budget(max_state_counts)
-    futures = [
-        count_campaign.submit(
-            account_id,
-            campaign_id,
-            group[0]["campaign_name"],
-            [p["list_id"] for p in group if p["list_id"] is not None],
-            lead_state_counts,
-            budget,
-        )
-        for (account_id, campaign_id), group in campaigns.items()
-    ]
-    rows: list[dict[str, Any]] = []
-    calls = 0
-    for group, future in zip(campaigns.values(), futures, strict=True):
-        counted, made = future.result()
-        calls += made
-        rows += [{**place, **row} for place, row in zip(group, counted, strict=True)]
-    frame = snapshot_frame(rows, taken_at)
-    write_snapshot(frame, target)
-    summary = InventorySummary(
-        path=str(target),
-        taken_at=taken_at,
-        accounts=len({r["account_id"] for r in rows}),
-        campaigns=len(campaigns),
-        lists=sum(1 for r in rows if r["list_id"] is not None),
-        leads=int(sum(r.get("leads") or 0 for r in rows)),
-        count_calls=calls,
-        lists_without_state_counts=sum(
-            1 for r in rows if r.get("leads") and not r.get("states_complete")
-        ),
-    )
-    if FlowRunContext.get() is not None:
-        inventory_artifacts(rows, summary)
-    logger.info(
-        "inventory: %s leads in %s lists of %s campaigns; %s count calls; snapshot %s",
-        f"{summary.leads:,}",
-        summary.lists,
-        summary.campaigns,
-        summary.count_calls,
-        target,
-    )
-    return summary
+    return take_inventory(accounts, lead_state_counts, max_state_counts, path)

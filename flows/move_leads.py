@@ -12,14 +12,10 @@ from __future__ import annotations
 
 from prefect import flow
 
-from engage_voice.models import CopySetting, DuplicateAction, MoveToCampaign
-from tasks import steps
-from tasks.journal import RunJournal
-from tasks.keys import base_run_key
+from engage_voice.models import CopySetting, DuplicateAction
 from tasks.models import Guards, LeadSelection, RunOptions, RunReport
-from tasks.move_destination import Destination, resolve_destination
-from tasks.run import run_pipeline
-from tasks.runtime import journal_root, thread_pool
+from tasks.move_destination import Destination, run_move
+from tasks.runtime import thread_pool
 
 from .naming import field
 
@@ -68,24 +64,4 @@ def move_leads(
         guards: Refusals checked before any write.
         options: Chunking, concurrency, dry run, run key (re-run with it to resume).
     """
-    options = options or RunOptions()
-    guards = guards or Guards()
-    resuming = RunJournal(journal_root(), base_run_key(options)).has_plan()
-    source = steps.resolve_campaign(selection.source)
-    resolved, found = resolve_destination(destination, source, resuming)
-    action = MoveToCampaign(
-        campaign_id=resolved.campaign_id,
-        list_id=found.list_id if found else 0,
-        list_name=None if found else destination.new_list,
-        copy_setting=copy_setting,
-        duplicate_action=duplicate_action,
-    )
-    return run_pipeline(
-        flow_name="move_leads",
-        action=action,
-        selection=selection,
-        guards=guards,
-        options=options,
-        source=source,
-        destination=resolved,
-    )
+    return run_move(selection, destination, copy_setting, duplicate_action, guards, options)

@@ -17,10 +17,7 @@ from pydantic import BeforeValidator, Field, StringConstraints
 from engage_voice.models import (
     LeadState,
     ResetLeads,
-    SearchCriteria,
 )
-from tasks.frames import check_conditions
-from tasks.keys import base_run_key
 from tasks.models import (
     Condition,
     Guards,
@@ -29,15 +26,10 @@ from tasks.models import (
     RunReport,
 )
 from tasks.nightly import (
-    Campaign,
     CampaignOutcome,
     Campaigns,
-    check_dispositions,
-    finish,
-    resolve_campaigns,
-    run_each,
-    status_of,
 )
+from tasks.nightly_reset import reset_campaigns
 from tasks.run import run_pipeline
 from tasks.runtime import thread_pool
 
@@ -110,37 +102,6 @@ def nightly_reset(
         guards: Refusals checked per campaign before any write.
         options: Chunking, concurrency, dry run; run_key makes a re-run resume every campaign.
     """
-    guards = guards or Guards()
-    options = options or RunOptions()
-    check_conditions(conditions or [])
-    states = list(dict.fromkeys(LeadState.parse(s) for s in lead_states))
-    dispositions = list(dict.fromkeys(system_dispositions))
-    base_key = base_run_key(options)
-    resolved = resolve_campaigns(list(campaigns))
-    check_dispositions({c.source.account_id for c in resolved if c.source}, dispositions)
-
-    def run_one(item: Campaign, key: str) -> CampaignOutcome:
-        selection = LeadSelection(
-            source=item.selector,
-            criteria=SearchCriteria(lead_states=states, system_dispositions=dispositions),
-            conditions=list(conditions or []),
-        )
-        report = reset_campaign(
-            selection=selection, guards=guards, options=options.model_copy(update={"run_key": key})
-        )
-        return CampaignOutcome(
-            campaign="",
-            status=status_of(report),
-            selected=report.total_leads,
-            updated=report.updated,
-            message=report.message,
-        )
-
-    outcomes = run_each(resolved, base_key, run_one)
-    finish(
-        "nightly-reset",
-        base_key,
-        outcomes,
-        f"States {[s.value for s in states]}, last pass {dispositions}.",
+    return reset_campaigns(
+        campaigns, lead_states, system_dispositions, conditions, guards, options, reset_campaign
     )
-    return outcomes

@@ -9,60 +9,28 @@ read and rewrite its suppression state.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
-import pandas as pd
-import pyarrow.parquet as pq
-from prefect import flow, get_run_logger
+from prefect import flow
 from pydantic import Field
 
-from engage_voice.models import (
-    SearchCriteria,
-    SuppressedFilter,
-    SuppressLeads,
-    UnsuppressLeads,
-)
-from tasks import suppress_state
-from tasks.approval import ask_approval
-from tasks.dnc import (
-    DncUnreadable,
-    dnc_phones,
-    phone_or_none,
-    still_suppressed,
-    suppressed_by,
-    unreadable_text,
-)
-from tasks.journal import RunJournal
-from tasks.keys import base_run_key, derived_run_key
 from tasks.models import (
     CampaignSelector,
     Guards,
-    LeadSelection,
     ResolvedCampaign,
     RunOptions,
-    RunReport,
-    TargetKey,
     TargetTable,
 )
 from tasks.nightly import (
-    Campaign,
     CampaignOutcome,
     Campaigns,
-    NightlyFailed,
-    finish,
-    resolve_campaigns,
-    run_each,
-    status_of,
 )
-from tasks.run import RunFailed, run_pipeline
-from tasks.runtime import journal_root, thread_pool
-from tasks.targets import frame_to_target_table
+from tasks.nightly_suppress import suppress_campaigns, suppress_one
+from tasks.runtime import thread_pool
 
 from .naming import nightly_run_name
 
 TASK_RUNNER_THREADS = 16
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -91,113 +59,8 @@ def suppress_campaign(
     `release_blocked` (a reason) skips the release: the table could not be read whole, so
     a phone that seems to have left it may only be unreadable. A release of more than
     `max_release_fraction` of the job's suppressed leads waits for approval."""
-    logger = get_run_logger()
-    key = options.run_key or ""
-    dnc = set(pq.read_table(dnc_path, columns=["leadPhone"]).column(0).to_pylist())
-    path = suppress_state.state_path(source.account_id, source.campaign_id)
-    state = suppress_state.read_state(path)
-
-    suppress_key = derived_run_key(key, "suppress")
-    journal = RunJournal(journal_root(), suppress_key)
-    try:
-        suppressed = run_pipeline(
-            flow_name="nightly_suppress",
-            action=SuppressLeads(),
-            selection=LeadSelection(
-                source=selector,
-                criteria=SearchCriteria(suppressed=SuppressedFilter.ONLY_UNSUPPRESSED),
-                targets=TargetTable(path=dnc_path, key=TargetKey.PHONE, column="leadPhone"),
-            ),
-            guards=guards,
-            options=options.model_copy(update={"run_key": suppress_key}),
-        )
-    except RunFailed:
-        # The chunks that did finish suppressed their leads: record them now, or no later
-        # night would ever release them (their filter skips suppressed leads).
-        state = suppress_state.add_suppressed(state, suppressed_by(journal), suppress_key)
-        suppress_state.write_state(path, state)
-        raise
-    if suppressed.outcomes and not suppressed.dry_run:  # run_pipeline raised unless verified
-        state = suppress_state.add_suppressed(state, suppressed_by(journal), suppress_key)
-        suppress_state.write_state(path, state)
-
-    release = state[~state["leadPhone"].isin(dnc)]
-    released: RunReport | None = None
-    release_note = ""
-    if not release.empty and release_blocked is not None:
-        release_note = f"release of {len(release)} leads skipped: {release_blocked}"
-        logger.warning("%s: %s", source.campaign_name, release_note)
-        release = release.iloc[0:0]
-    if not release.empty and len(release) > max_release_fraction * len(state):
-        share = len(release) / len(state)
-        ask_approval(
-            f"**UNSUPPRESS_LEADS** of **{len(release):,}** leads of "
-            f"**{source.campaign_name}**: {share:.0%} of the {len(state):,} leads this job "
-            f"keeps suppressed, above max_release_fraction={max_release_fraction:.0%}. Their "
-            "phones are no longer on the do-not-call table; an export that lost rows looks "
-            "the same. Set approve to true to release them.",
-            guards.approval_timeout_seconds,
-            f"the release of {len(release):,} of {len(state):,} suppressed leads",
-        )
-    if not release.empty:
-        release_key = derived_run_key(key, "unsuppress")
-        ids = sorted(int(i) for i in release["leadId"])
-        # Named by its content: the same key with another release set is another
-        # selection, which the pipeline refuses as a run-key conflict.
-        digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
-        recorded = RunJournal(journal_root(), release_key).record_ids(
-            f"release-{digest}.parquet", ids
-        )
-        table = TargetTable(path=str(recorded), key=TargetKey.LEAD_ID, column="leadId")
-
-        def not_on_dnc(frame: pd.DataFrame) -> pd.Series:
-            # The lead's phone now, not the one recorded: never release a number on the list,
-            # nor one that cannot be read (it may be a listed number in another format).
-            now = frame["leadPhone"].map(phone_or_none, na_action="ignore")
-            return now.notna() & ~now.isin(dnc)
-
-        released = run_pipeline(
-            flow_name="nightly_suppress",
-            action=UnsuppressLeads(),
-            selection=LeadSelection(
-                source=selector,
-                criteria=SearchCriteria(suppressed=SuppressedFilter.ONLY_SUPPRESSED),
-                targets=table,
-            ),
-            guards=guards,
-            options=options.model_copy(update={"run_key": release_key}),
-            predicate=not_on_dnc,
-        )
-        if not released.dry_run:
-            # Leads no longer suppressed (released now, or by someone else) or gone from the
-            # campaign leave the state; any still suppressed stay, to be tried again.
-            ids = [int(i) for i in release["leadId"]]
-            keep = still_suppressed(source, ids)
-            state = suppress_state.remove_leads(state, [i for i in ids if i not in keep])
-            suppress_state.write_state(path, state)
-    logger.info(
-        "%s: %s suppressed, %s released; %s leads in the job's state",
-        source.campaign_name,
-        suppressed.updated,
-        released.updated if released else 0,
-        len(state),
-    )
-    statuses = {status_of(suppressed)} | ({status_of(released)} if released else set())
-    status = (
-        "dry run"
-        if "dry run" in statuses
-        else ("verified" if "verified" in statuses else "nothing to do")
-    )
-    return CampaignOutcome(
-        campaign="",
-        status=status,
-        selected=suppressed.total_leads,
-        updated=suppressed.updated,
-        unsuppressed=released.updated if released else 0,
-        message="; ".join(
-            [r.message for r in (suppressed, released) if r is not None]
-            + ([release_note] if release_note else [])
-        ),
+    return suppress_one(
+        selector, source, dnc_path, guards, options, release_blocked, max_release_fraction
     )
 
 
@@ -240,68 +103,13 @@ def nightly_suppress(
         guards: Refusals checked per campaign before any write.
         options: Chunking, concurrency, dry run; run_key makes a re-run resume every campaign.
     """
-    guards = guards or Guards()
-    options = options or RunOptions()
-    if not options.verify:
-        raise ValueError(
-            "nightly_suppress records the leads it suppressed only after a verified run; "
-            "run it with options.verify=True"
-        )
-    values, unreadable, note = dnc_phones(dnc, phones)
-    if not values and unreadable:
-        raise DncUnreadable(
-            f"the do-not-call input holds no readable phone number ({unreadable_text(unreadable)}); "
-            "nothing was suppressed or released",
-            [],
-            unreadable,
-        )
-    if not values and not allow_empty_dnc:
-        raise ValueError(
-            "the do-not-call table holds no phone number: that would release every lead this "
-            "job suppressed. Set allow_empty_dnc=True if the list really is empty."
-        )
-    blocked = None
-    if unreadable:
-        blocked = f"the do-not-call input has {unreadable_text(unreadable)}"
-        get_run_logger().error("%s; nothing is released on this run", blocked)
-        note += f"; {unreadable_text(unreadable)}: NOTHING RELEASED"
-    base_key = base_run_key(options)
-    table = frame_to_target_table(
-        pd.DataFrame({"leadPhone": pd.Series(values, dtype="string")}),
-        TargetKey.PHONE,
-        suppress_state.state_dir() / "dnc",
+    return suppress_campaigns(
+        campaigns,
+        dnc,
+        phones,
+        allow_empty_dnc,
+        max_release_fraction,
+        guards,
+        options,
+        suppress_campaign,
     )
-    resolved = resolve_campaigns(list(campaigns))
-
-    def run_one(item: Campaign, key: str) -> CampaignOutcome:
-        assert item.source is not None
-        return suppress_campaign(
-            selector=item.selector,
-            source=item.source,
-            dnc_path=table.path,
-            guards=guards,
-            options=options.model_copy(update={"run_key": key}),
-            release_blocked=blocked,
-            max_release_fraction=max_release_fraction,
-        )
-
-    outcomes = run_each(resolved, base_key, run_one)
-    try:
-        finish("nightly-suppress", base_key, outcomes, f"Do-not-call list: {note}.")
-    except NightlyFailed as exc:
-        if unreadable:
-            raise DncUnreadable(
-                f"{exc}; and the do-not-call input has {unreadable_text(unreadable)}: the "
-                "readable phones were suppressed, nothing was released",
-                outcomes,
-                unreadable,
-            ) from None
-        raise
-    if unreadable:
-        raise DncUnreadable(
-            f"the do-not-call input has {unreadable_text(unreadable)}: the readable phones "
-            "were suppressed, nothing was released. Fix those rows and run again",
-            outcomes,
-            unreadable,
-        )
-    return outcomes

@@ -19,7 +19,7 @@ from .models import ChunkOutcome, ChunkStatus, Plan, RunOptions
 def run_chunks(
     plan: Plan, journal: RunJournal, options: RunOptions, logger: Any
 ) -> list[ChunkOutcome]:
-    root = str(journal.root)
+    root = journal.root
     spec = spec_for(plan.action)
     progress = reporting.start_progress(plan)
     outcomes: dict[int, ChunkOutcome] = {}
@@ -69,9 +69,7 @@ def run_chunks(
     while pending or inflight:
         while pending and len(inflight) < concurrency:
             index = pending.popleft()
-            future = steps.act_on_chunk.submit(
-                root, plan.run_key, index, verify=options.verify
-            )
+            future = steps.act_on_chunk.submit(root, plan.run_key, index, verify=options.verify)
             inflight[future] = index
         done = next(as_completed(list(inflight)))
         index = inflight.pop(done)

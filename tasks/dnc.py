@@ -22,7 +22,9 @@ from .targets import load_target_table
 class DncRow(BaseModel):
     """A row of the do-not-call input that could not be read as a phone number."""
 
-    row: int = Field(description="Spreadsheet row (header = 1), or position in `phones` (1 = first).")
+    row: int = Field(
+        description="Spreadsheet row (header = 1), or position in `phones` (1 = first)."
+    )
     value: Any = None
     reason: str
 
@@ -78,6 +80,7 @@ def suppressed_by(journal: RunJournal) -> list[tuple[int, str | None]]:
     """(lead id, phone) of every lead the run acted on and proved: the before-images of
     the done, verified chunks hold exactly the leads that still matched (were unsuppressed)
     when their chunk was sent. A failed chunk's leads may be unchanged: never recorded."""
+
     def proved(outcome: Any) -> bool:
         return outcome is not None and outcome.status == ChunkStatus.DONE and outcome.verified
 

@@ -141,11 +141,15 @@ def execute_chunk(
                 continue
             outcome.updated += sent.lead_update_count
             outcome.deleted += sent.lead_delete_count
-            result = sent if result is None else result.model_copy(
-                update={
-                    "lead_update_count": outcome.updated,
-                    "lead_delete_count": outcome.deleted,
-                }
+            result = (
+                sent
+                if result is None
+                else result.model_copy(
+                    update={
+                        "lead_update_count": outcome.updated,
+                        "lead_delete_count": outcome.deleted,
+                    }
+                )
             )
             break
     except Unresolvable as exc:

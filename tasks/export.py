@@ -8,10 +8,8 @@ failed search leaves no half-written file under the final name.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -22,6 +20,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from engage_voice.models import LeadRow
+from tasks.files import atomic_path
 from tasks.frames import (
     LEAD_COLUMNS,
     LEAD_SCHEMA,
@@ -30,7 +29,6 @@ from tasks.frames import (
     rows_to_frame,
 )
 from tasks.models import Condition
-from tasks.private import private_dir
 
 __all__ = ["FrameSummary", "read_lead_ids", "stream_to_csv", "stream_to_parquet"]
 
@@ -46,23 +44,6 @@ class FrameSummary(BaseModel):
     rows_out: int
     pages: int
     bytes: int
-
-
-@contextlib.contextmanager
-def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """A temporary path beside `path`, renamed onto it only when the block succeeds."""
-    final = Path(path)
-    private_dir(final.parent)
-    # Same directory, so the rename is atomic (never a copy across file systems).
-    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
-    os.close(fd)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _now(now: datetime | None) -> datetime:
@@ -81,7 +62,7 @@ def stream_to_parquet(
     checked = check_conditions(conditions)
     now = _now(now)
     rows_in = rows_out = count = 0
-    with _atomic(path) as temporary, pq.ParquetWriter(temporary, LEAD_SCHEMA) as writer:
+    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, LEAD_SCHEMA) as writer:
         for page in pages:
             count += 1
             rows_in += len(page)
@@ -118,7 +99,7 @@ def stream_to_csv(
     now = _now(now)
     rows_in = rows_out = count = 0
     with (
-        _atomic(path) as temporary,
+        atomic_path(path) as temporary,
         open(temporary, "w", encoding="utf-8", newline="") as handle,
     ):
         handle.write(",".join(LEAD_COLUMNS) + "\n")

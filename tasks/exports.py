@@ -8,24 +8,32 @@ from pathlib import Path
 from typing import Any, Literal
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from engage_voice import AmbiguousWriteError
 from engage_voice.models import EmailLeads, SearchCriteria
 
+from . import steps
 from .errors import RunNotCompleted
 from .export import FrameSummary, stream_to_csv, stream_to_parquet
+from .frames import check_conditions
+from .journal import RunJournal
 from .models import Guards, LeadSelection, ResolvedCampaign, RunOptions
 from .planning import base_criteria
-from .private import private_bytes, private_dir
 from .reporting import current_flow_run_id
 from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .run import run_pipeline
-from .runtime import place, shared_client
+from .runtime import journal_root, place, shared_client
 from .targets import load_target_table, match_targets
 
 EMAIL_CHUNK = 5000  # the most leads RunOptions allows in one chunk, so the fewest e-mails
+EMAIL_SENDING, EMAIL_SENT = "email-sending.json", "email-sent.json"
+_MAYBE_SENT = (
+    "an earlier attempt of this run may have sent the e-mail (no answer was recorded); it "
+    "is not sent again. Check the mailbox, and start a new run if it is missing."
+)
 SUFFIXES = {"parquet": (".parquet", ".pq"), "csv": (".csv", ".txt")}
 
 ExportFormat = Literal["parquet", "csv"]
@@ -51,6 +59,11 @@ def run_id() -> str:
     if flow_run is None:
         raise RuntimeError("export_leads runs inside a flow")
     return str(flow_run)
+
+
+def email_key() -> str:
+    """The journal of one e-mail export on a filter: one per flow run."""
+    return f"export-{run_id()}"
 
 
 def export_path(fmt: ExportFormat, path: str | None) -> Path:
@@ -90,27 +103,24 @@ def export_to_file(
 
 @task(name="e-mail filter", cache_policy=NO_CACHE)
 def email_filter(
-    criteria: SearchCriteria, account_id: str, recipients: list[str], marker: str
+    criteria: SearchCriteria, account_id: str, recipients: list[str], run_key: str
 ) -> EmailExport:
-    """ONE EMAIL_LEADS on a server-side filter. An intent marker is written before sending;
-    a retry that finds it does not send again."""
+    """ONE EMAIL_LEADS on a server-side filter. An intent marker is recorded in the run's
+    journal (once) before sending; a retry, or a second process, that finds it does not
+    send again."""
     client = shared_client()
     action = EmailLeads(email_to=recipients)
-    path = Path(marker)
-    if path.exists():
-        previous = json.loads(path.read_text())
-        if previous.get("status") == "sent":
-            return EmailExport.model_validate(previous["export"])
-        raise EmailMaybeSent(
-            "an earlier attempt of this run may have sent the e-mail (no answer was "
-            "recorded); it is not sent again. Check the mailbox, and start a new run if it "
-            "is missing."
-        )
+    journal = RunJournal(journal_root(), run_key)
+    done = journal.read_record(EMAIL_SENT)
+    if done is not None:
+        return EmailExport.model_validate_json(done)
+    if journal.has_record(EMAIL_SENDING):
+        raise EmailMaybeSent(_MAYBE_SENT)
     expected = client.count_leads(criteria, account_id)
     if expected == 0:
         return EmailExport(recipients=recipients, leads=0, status="nothing to send")
-    private_dir(path.parent)
-    private_bytes(path, json.dumps({"status": "sending", "leads": expected}).encode())
+    if not journal.record_once(EMAIL_SENDING, json.dumps({"leads": expected}).encode()):
+        raise EmailMaybeSent(_MAYBE_SENT)  # another attempt got there first
     try:
         result = client.lead_action(action, criteria, account_id)
     except AmbiguousWriteError as exc:
@@ -129,9 +139,7 @@ def email_filter(
         else f"RingCX exported {result.lead_update_count} leads, {expected} matched a moment "
         "before: leads changed state in between (a live campaign)",
     )
-    private_bytes(
-        path, json.dumps({"status": "sent", "export": export.model_dump(mode="json")}).encode()
-    )
+    journal.record_once(EMAIL_SENT, export.model_dump_json().encode())
     return export
 
 
@@ -140,9 +148,8 @@ def send_email_export(
 ) -> EmailExport:
     action = EmailLeads(email_to=recipients)
     if not selection.conditions and selection.targets is None:
-        marker = place("exports") / f"{run_id()}.email.json"
         return email_filter(
-            base_criteria(selection, source), source.account_id, action.email_to, str(marker)
+            base_criteria(selection, source), source.account_id, action.email_to, email_key()
         )
     # Conditions are evaluated here: chunked by lead id through the pipeline, which journals
     # each chunk's e-mail so that none is ever sent twice.
@@ -165,9 +172,7 @@ def send_email_export(
     )
 
 
-def file_markdown(
-    summary: FrameSummary, source: ResolvedCampaign, selection: LeadSelection
-) -> str:
+def file_markdown(summary: FrameSummary, source: ResolvedCampaign, selection: LeadSelection) -> str:
     return "\n".join(
         [
             f"# Export · {source.campaign_name}",
@@ -203,3 +208,32 @@ def email_markdown(export: EmailExport, source: ResolvedCampaign) -> str:
             "| link valid | 24 hours |",
         ]
     )
+
+
+def run_export(
+    selection: LeadSelection,
+    format: ExportFormat,
+    path: str | None,
+    email_to: list[str] | None,
+) -> FrameSummary | EmailExport:
+    """The body of `export_leads`: checked first, then to a file or by e-mail."""
+    logger = get_run_logger()
+    # Bad input fails here, before any call to RingCX.
+    check_conditions(selection.conditions)
+    recipients = EmailLeads(email_to=email_to).email_to if email_to else []
+    if recipients and path:
+        raise ValueError("with email_to RingCX e-mails the leads and no file is written; omit path")
+    target = None if recipients else export_path(format, path)
+    source = steps.resolve_campaign(selection.source)
+    key = f"export-{run_id()}"
+    if target is None:
+        export = send_email_export(selection, source, recipients)
+        create_markdown_artifact(email_markdown(export, source), key=key)
+        logger.info("e-mail export: %s", export)
+        return export
+    summary = export_to_file(selection, source, format, str(target))
+    create_markdown_artifact(file_markdown(summary, source, selection), key=key)
+    logger.info(
+        "exported %s of %s leads to %s", f"{summary.rows_out:,}", f"{summary.rows_in:,}", target
+    )
+    return summary

@@ -3,22 +3,22 @@ within the count budget, as a table artifact and a Parquet snapshot."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from pydantic import BaseModel, Field
 
 from engage_voice.models import LeadList, LeadState, SearchCriteria, SuppressedFilter
 
-from .private import private_dir
+from .files import atomic_path
+from .runtime import place as state_place
 from .runtime import shared_client
 
 # Most common first, so that the running sum reaches a list's total early.
@@ -205,7 +205,7 @@ def discover(accounts: list[str]) -> list[dict[str, Any]]:
                     "campaign_name": campaign.campaign_name,
                     "campaign_active": campaign.is_active,
                 }
-                for item in (lists or [None]):  # type: ignore[list-item]
+                for item in lists or [None]:  # type: ignore[list-item]
                     places.append({**info, **_list_info(item)})
     return places
 
@@ -227,15 +227,8 @@ def snapshot_frame(rows: list[dict[str, Any]], taken_at: datetime) -> pd.DataFra
 
 
 def write_snapshot(frame: pd.DataFrame, path: Path) -> None:
-    private_dir(path.parent)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_path(path) as temporary:
         frame.to_parquet(temporary, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _states_text(row: dict[str, Any]) -> str:
@@ -283,3 +276,66 @@ def inventory_artifacts(rows: list[dict[str, Any]], summary: InventorySummary) -
         ),
         key="inventory-summary",
     )
+
+
+def take_inventory(
+    accounts: list[str] | None,
+    lead_state_counts: bool,
+    max_state_counts: int,
+    path: str | None,
+) -> InventorySummary:
+    """The body of `inventory`: discover, count per campaign (concurrently), snapshot."""
+    logger = get_run_logger()
+    taken_at = datetime.now(UTC).replace(microsecond=0)
+    target = (
+        Path(path).expanduser().resolve()
+        if path
+        else state_place("inventory") / f"{taken_at:%Y%m%dT%H%M%SZ}.parquet"
+    )
+    places = discover(list(accounts or []))
+    campaigns: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for place in places:
+        campaigns.setdefault((place["account_id"], place["campaign_id"]), []).append(place)
+    budget = Budget(max_state_counts)
+    futures = [
+        count_campaign.submit(
+            account_id,
+            campaign_id,
+            group[0]["campaign_name"],
+            [p["list_id"] for p in group if p["list_id"] is not None],
+            lead_state_counts,
+            budget,
+        )
+        for (account_id, campaign_id), group in campaigns.items()
+    ]
+    rows: list[dict[str, Any]] = []
+    calls = 0
+    for group, future in zip(campaigns.values(), futures, strict=True):
+        counted, made = future.result()
+        calls += made
+        rows += [{**place, **row} for place, row in zip(group, counted, strict=True)]
+    frame = snapshot_frame(rows, taken_at)
+    write_snapshot(frame, target)
+    summary = InventorySummary(
+        path=str(target),
+        taken_at=taken_at,
+        accounts=len({r["account_id"] for r in rows}),
+        campaigns=len(campaigns),
+        lists=sum(1 for r in rows if r["list_id"] is not None),
+        leads=int(sum(r.get("leads") or 0 for r in rows)),
+        count_calls=calls,
+        lists_without_state_counts=sum(
+            1 for r in rows if r.get("leads") and not r.get("states_complete")
+        ),
+    )
+    if FlowRunContext.get() is not None:
+        inventory_artifacts(rows, summary)
+    logger.info(
+        "inventory: %s leads in %s lists of %s campaigns; %s count calls; snapshot %s",
+        f"{summary.leads:,}",
+        summary.lists,
+        summary.campaigns,
+        summary.count_calls,
+        target,
+    )
+    return summary

@@ -18,7 +18,7 @@ from engage_voice.models import ActionParams, SearchCriteria
 # \A...\Z, not ^...$: `$` also matches before a trailing newline, and a key is a path.
 RUN_KEY = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 # Directories beside the run journals (tasks.runtime.RESERVED): a run key never names one.
-RESERVED_KEYS = frozenset({"exports", "inventory", "nightly_suppress"})
+RESERVED_KEYS = frozenset({"exports", "inventory", "nightly_suppress", "targets"})
 
 
 class _Param(BaseModel):
@@ -118,7 +118,10 @@ class Guards(_Param):
     )
     max_leads: int | None = Field(100_000, ge=1, description="Refuse more leads than this.")
     max_fraction_of_campaign: float | None = Field(
-        None, gt=0, le=1, description="Refuse when the selection exceeds this share of the campaign."
+        None,
+        gt=0,
+        le=1,
+        description="Refuse when the selection exceeds this share of the campaign.",
     )
     approval_threshold: int | None = Field(
         1000,
@@ -322,10 +325,7 @@ class RunReport(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return (
-            all(o.status == ChunkStatus.DONE for o in self.outcomes)
-            and not self.discrepancies
-        )
+        return all(o.status == ChunkStatus.DONE for o in self.outcomes) and not self.discrepancies
 
 
 class _ChoiceForm:

@@ -11,12 +11,16 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engage_voice import AmbiguousNameError, CampaignRef, UnknownNameError
-from engage_voice.models import LeadList
+from engage_voice.models import CopySetting, DuplicateAction, LeadList, MoveToCampaign
 
+from . import steps
 from .discovery import resolved
 from .errors import InvalidSelection
-from .models import ResolvedCampaign
-from .runtime import shared_client
+from .journal import RunJournal
+from .keys import base_run_key
+from .models import Guards, LeadSelection, ResolvedCampaign, RunOptions, RunReport
+from .run import run_pipeline
+from .runtime import journal_root, shared_client
 
 
 class DestinationError(InvalidSelection):
@@ -117,3 +121,36 @@ def resolve_destination(
             "choose another new_list name"
         )
     return resolved(ref, []), None
+
+
+def run_move(
+    selection: LeadSelection,
+    destination: Destination,
+    copy_setting: CopySetting,
+    duplicate_action: DuplicateAction,
+    guards: Guards | None,
+    options: RunOptions | None,
+) -> RunReport:
+    """The body of `move_leads`: the source and the destination resolved once each, then
+    one pipeline run."""
+    options = options or RunOptions()
+    guards = guards or Guards()
+    resuming = RunJournal(journal_root(), base_run_key(options)).has_plan()
+    source = steps.resolve_campaign(selection.source)
+    target, found = resolve_destination(destination, source, resuming)
+    action = MoveToCampaign(
+        campaign_id=target.campaign_id,
+        list_id=found.list_id if found else 0,
+        list_name=None if found else destination.new_list,
+        copy_setting=copy_setting,
+        duplicate_action=duplicate_action,
+    )
+    return run_pipeline(
+        flow_name="move_leads",
+        action=action,
+        selection=selection,
+        guards=guards,
+        options=options,
+        source=source,
+        destination=target,
+    )

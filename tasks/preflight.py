@@ -71,9 +71,7 @@ def check_destination_list(
     """An existing target list must belong to the destination campaign. (A DELETED list is
     allowed here: an undo puts leads back into the list they came from, whatever its
     state; `move_leads` refuses one by name.)"""
-    lists = client.lists(
-        destination.dial_group_id, destination.campaign_id, destination.account_id
-    )
+    lists = client.lists(destination.dial_group_id, destination.campaign_id, destination.account_id)
     found = next((item for item in lists if item.list_id == list_id), None)
     if found is None:
         shown = ", ".join(f"{item.list_id} ({item.list_desc})" for item in lists) or "none"

@@ -80,7 +80,10 @@ def plan_artifact(plan: Plan, dry_run: bool) -> None:
     if plan.destination is not None:
         d = plan.destination
         rows.append(
-            {"item": "destination", "value": f"{d.campaign_name} ({d.campaign_id}), lists {d.list_ids or 'new'}"}
+            {
+                "item": "destination",
+                "value": f"{d.campaign_name} ({d.campaign_id}), lists {d.list_ids or 'new'}",
+            }
         )
     if plan.target_report:
         rows.append({"item": "target table", "value": str(plan.target_report.get("summary", ""))})

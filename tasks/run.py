@@ -61,9 +61,7 @@ class RunFailed(RunNotCompleted, RuntimeError):
             + (f" (leads {v.mismatched_lead_ids[:20]})" if v.mismatched_lead_ids else "")
             for v in report.discrepancies
         ]
-        super().__init__(
-            f"run {report.run_key} failed verification: " + "; ".join(problems[:20])
-        )
+        super().__init__(f"run {report.run_key} failed verification: " + "; ".join(problems[:20]))
         self.report = report
 
 
@@ -99,7 +97,7 @@ class RunContext:
             chunks=len(plan.chunks),
             outcomes=outcomes,
             message=message,
-            journal_dir=str(self.journal.dir),
+            journal_dir=self.journal.location,
             target_report=plan.target_report,
         )
 
@@ -187,7 +185,7 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
     destination = ctx.destination or destination_of(ctx.action, source)
     ctx.spec.check_parameters(shared_client(), source, destination, datetime.now(UTC))
     selected = steps.select_leads(
-        ctx.selection, source, str(ctx.journal.root), ctx.run_key, ctx.predicate
+        ctx.selection, source, ctx.journal.root, ctx.run_key, ctx.predicate
     )
     plan = build_plan(
         run_key=ctx.run_key,
@@ -349,7 +347,7 @@ def _refresh_dialer(ctx: RunContext) -> RunReport:
         chunks=len(outcomes),
         outcomes=outcomes,
         message=message,
-        journal_dir=str(ctx.journal.dir),
+        journal_dir=ctx.journal.location,
     )
     if not options.dry_run:
         ctx.journal.write_report(report)

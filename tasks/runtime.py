@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engage_voice import EngageSettings, SyncEngageClient
 
+from .models import RESERVED_KEYS
+
 JOURNAL_ENV = "LEADS_JOURNAL_DIR"  # Places.journal_dir
 
 _clients: dict[str, SyncEngageClient] = {}
@@ -69,18 +71,25 @@ def close_clients() -> None:
 class Places(BaseSettings):
     """Where the pipelines keep what they write, as typed settings (`LEADS_*`).
 
-    Run journals live in `journal_dir/<run key>/`; every other kind of state has a named
-    place of its own (by default a reserved directory beside the journals, a name no run
-    key may take).
+    Run journals live in the store at `journal_url` when one is set, else in
+    `journal_dir/<run key>/`; every other kind of state has a named place of its own (by
+    default a reserved directory beside the journals, a name no run key may take).
     """
 
     model_config = SettingsConfigDict(env_prefix="LEADS_", extra="ignore")
 
     journal_dir: Path = Field(Path("journal"), description="Run journals, one per run key.")
+    journal_url: str | None = Field(
+        None,
+        description="A journal store's URL (tasks.store.register_store) instead of a directory.",
+    )
     exports_dir: Path | None = Field(None, description="export_leads files and e-mail markers.")
     inventory_dir: Path | None = Field(None, description="Inventory snapshots.")
     suppression_dir: Path | None = Field(
         None, description="nightly_suppress state per campaign, and its copies of DNC tables."
+    )
+    targets_dir: Path | None = Field(
+        None, description="Target tables the pipelines write for their own runs (undo, release)."
     )
 
     def place(self, name: str) -> Path:
@@ -89,17 +98,26 @@ class Places(BaseSettings):
 
 
 # The default directories of the other state, beside the run journals: never run keys.
-RESERVED = {"exports": "exports", "inventory": "inventory", "suppression": "nightly_suppress"}
+RESERVED = {
+    "exports": "exports",
+    "inventory": "inventory",
+    "suppression": "nightly_suppress",
+    "targets": "targets",
+}
+assert set(RESERVED.values()) == RESERVED_KEYS  # one list of names no run key may take
 
 
 def places() -> Places:
     return Places()
 
 
-def journal_root() -> Path:
-    return places().journal_dir.resolve()
+def journal_root() -> str:
+    """The journal store's root: its URL, or the journal directory."""
+    given = places()
+    return given.journal_url or str(given.journal_dir.resolve())
 
 
 def place(name: str) -> Path:
-    """The directory of one kind of state: "exports", "inventory" or "suppression"."""
+    """The directory of one kind of state: "exports", "inventory", "suppression" or
+    "targets"."""
     return places().place(name)

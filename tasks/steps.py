@@ -17,14 +17,24 @@ from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .runtime import shared_client
 
 
-@task(name="resolve campaign", cache_policy=NO_CACHE, retries=OUTAGE_RETRIES,
-      retry_delay_seconds=OUTAGE_DELAY, retry_condition_fn=retry_outage)
+@task(
+    name="resolve campaign",
+    cache_policy=NO_CACHE,
+    retries=OUTAGE_RETRIES,
+    retry_delay_seconds=OUTAGE_DELAY,
+    retry_condition_fn=retry_outage,
+)
 def resolve_campaign(selector: CampaignSelector) -> ResolvedCampaign:
     return discovery.resolve_campaign(shared_client(), selector)
 
 
-@task(name="select leads", cache_policy=NO_CACHE, retries=OUTAGE_RETRIES,
-      retry_delay_seconds=OUTAGE_DELAY, retry_condition_fn=retry_outage)
+@task(
+    name="select leads",
+    cache_policy=NO_CACHE,
+    retries=OUTAGE_RETRIES,
+    retry_delay_seconds=OUTAGE_DELAY,
+    retry_condition_fn=retry_outage,
+)
 def select_leads(
     selection: LeadSelection,
     source: ResolvedCampaign,

@@ -10,8 +10,6 @@ rewritten atomically and only after a verified run, so a crash leaves the previo
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .private import private_dir
+from .files import atomic_path
 from .runtime import place
 
 SCHEMA = pa.schema(
@@ -52,18 +50,11 @@ def read_state(path: Path) -> pd.DataFrame:
 
 
 def write_state(path: Path, frame: pd.DataFrame) -> None:
-    private_dir(path.parent)
     table = pa.Table.from_pandas(
         frame[SCHEMA.names].sort_values("leadId"), schema=SCHEMA, preserve_index=False
     )
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_path(path) as temporary:
         pq.write_table(table, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def add_suppressed(

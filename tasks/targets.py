@@ -15,7 +15,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,10 +27,10 @@ from pydantic import BaseModel, Field
 
 from engage_voice.models import LeadRow, SearchCriteria
 from tasks.errors import InvalidSelection
+from tasks.files import create_once
 from tasks.models import TargetKey, TargetTable
 from tasks.phones import is_blank as _is_blank
 from tasks.phones import read_phone
-from tasks.private import private_dir
 
 __all__ = [
     "KEY_ALIASES",
@@ -39,6 +38,7 @@ __all__ = [
     "TargetMatch",
     "TargetTableError",
     "frame_to_target_table",
+    "ids_to_target_table",
     "keys_from_frame",
     "load_target_table",
     "match_targets",
@@ -283,17 +283,14 @@ def frame_to_target_table(
     data = buffer.getvalue()
     digest = hashlib.sha256(key.value.encode() + b"\0" + data).hexdigest()[:20]
     target = Path(directory) / f"targets-{key.value}-{digest}.parquet"
-    private_dir(target.parent)
-    if not target.exists():
-        fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+    create_once(target, data)  # already there: the same keys, written before
     return TargetTable(path=str(target), key=key, column=name)
+
+
+def ids_to_target_table(lead_ids: Sequence[int], directory: str | os.PathLike[str]) -> TargetTable:
+    """A lead-id target table of these ids (the same ids give the same file)."""
+    frame = pd.DataFrame({"leadId": pd.array(list(lead_ids), dtype="int64")})
+    return frame_to_target_table(frame, TargetKey.LEAD_ID, directory)
 
 
 # ---------------------------------------------------------------------------------------

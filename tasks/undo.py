@@ -114,16 +114,15 @@ class UndoPlan(BaseModel):
 
 def open_run_journal(root: Path | str, run_key: str) -> RunJournal:
     """The journal of `run_key`, or an UndoError saying why there is nothing to undo."""
-    root = Path(root)
     if not RUN_KEY.match(run_key):
         raise UnknownRunError(f"{run_key!r} is not a run key (letters, digits, '.', '_', '-')")
     journal = RunJournal(root, run_key)
-    if not journal.dir.is_dir():
-        known = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not journal.exists():
+        known = journal.store.runs()
         close = difflib.get_close_matches(run_key, known, n=5, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UnknownRunError(
-            f"no run journal {run_key!r} under {root}{hint} (a dry run writes no journal, "
+            f"no run journal {run_key!r} in {journal.store.location}{hint} (a dry run writes no journal, "
             "so there is nothing to undo after one)"
         )
     recorded = journal.read_record(UNDO_PLAN_FILE)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -110,14 +109,19 @@ def _find_list_id(campaign_id: int, account_id: str, name: str) -> int | None:
     retry_condition_fn=retry_on(*RELOAD_RETRYABLE),
 )
 def reload_batch(
-    undo_dir: str, marker: str, campaign_id: int, account_id: str, request: DirectLoadRequest
+    journal_root: str,
+    undo_key: str,
+    marker: str,
+    campaign_id: int,
+    account_id: str,
+    request: DirectLoadRequest,
 ) -> dict[str, Any]:
     """One direct load, at most once: an intent marker before, the result after.
 
     A load returns no list id; the list it creates carries the request's description, which
     is also how a load interrupted after sending is recognised as done.
     """
-    own = RunJournal(Path(undo_dir).parent, Path(undo_dir).name)
+    own = RunJournal(journal_root, undo_key)
     sent, done = f"reload/{marker}.sent.json", f"reload/{marker}.done.json"
     if own.has_record(done):
         return dict(json.loads(own.read_record(done) or b"{}"))
@@ -162,7 +166,7 @@ def restore_reload(
     group: ReloadGroup,
     result: GroupResult,
     lost: list[NotRestorable],
-    undo_dir: Path,
+    undo: RunJournal,
     run_journal: RunJournal,
 ) -> None:
     wanted = set(group.lead_ids)
@@ -177,7 +181,7 @@ def restore_reload(
         start += len(request.upload_leads)
         try:
             outcome = reload_batch(
-                str(undo_dir), marker, group.campaign_id, group.account_id, request
+                undo.root, undo.run_key, marker, group.campaign_id, group.account_id, request
             )
         except LeadLoadFailedError as exc:
             lost.append(

@@ -6,7 +6,6 @@ loader, one journalled load per batch.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -31,13 +30,13 @@ from .models import (
     LeadSelection,
     RunOptions,
     RunReport,
-    TargetKey,
     TargetTable,
 )
 from .planning import GuardRefusal
 from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .run import RunFailed, run_pipeline
-from .runtime import journal_root, shared_client
+from .runtime import journal_root, place, shared_client
+from .targets import ids_to_target_table
 from .undo import (
     MAX_UNDO_KEY,
     UNDO_PLAN_FILE,
@@ -72,33 +71,29 @@ ID_BATCH = 500  # ids or phones per search/count: well inside any request size
 # ---------------------------------------------------------------------------------------
 
 
-def undo_journal(undo_dir: Path) -> RunJournal:
-    """The undo's own journal: its plan, the copies it found, its reload markers, its report."""
-    return RunJournal(undo_dir.parent, undo_dir.name)
-
-
-def _journalled_plan(undo_dir: Path, journal: RunJournal) -> UndoPlan:
-    """The undo plan, fixed on the first attempt: a resumed undo redoes the same groups."""
-    own = undo_journal(undo_dir)
+def _journalled_plan(own: RunJournal, journal: RunJournal) -> UndoPlan:
+    """The undo plan, fixed on the first attempt: a resumed undo redoes the same groups.
+    `own` is the undo's own journal: its plan, the copies it found, its reload markers."""
     if own.has_plan():
         raise UndoError(
-            f"run key {undo_dir.name!r} belongs to a lead action run; choose another key for "
-            "the undo"
+            f"run key {own.run_key!r} belongs to a lead action run; choose another key for the undo"
         )
     if not own.has_record(UNDO_PLAN_FILE):
         own.record_once(UNDO_PLAN_FILE, plan_undo(journal).model_dump_json(indent=2).encode())
     plan = UndoPlan.model_validate_json(own.read_record(UNDO_PLAN_FILE) or b"")
     if plan.run_key != journal.run_key:
         raise UndoError(
-            f"run key {undo_dir.name!r} is already the undo of run {plan.run_key!r}; choose "
+            f"run key {own.run_key!r} is already the undo of run {plan.run_key!r}; choose "
             "another key for the undo"
         )
     return plan
 
 
-def _target_table(undo_dir: Path, name: str, lead_ids: list[int]) -> TargetTable:
-    path = undo_journal(undo_dir).record_ids(f"targets/{name}.parquet", lead_ids)
-    return TargetTable(path=str(path), key=TargetKey.LEAD_ID)
+def _target_table(own: RunJournal, name: str, lead_ids: list[int]) -> TargetTable:
+    # Recorded in the undo's journal first: a resumed undo targets the ids it started with.
+    return ids_to_target_table(
+        own.record_ids(f"targets/{name}.parquet", lead_ids), place("targets")
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -121,13 +116,14 @@ def _attempt_keys(group_key: str) -> list[str]:
     root, keys = journal_root(), list[str]()
     while True:
         key = group_key if not keys else f"{group_key}.r{len(keys) + 1}"
-        if not (root / key).is_dir():
+        if not RunJournal(root, key).exists():
             return keys
         keys.append(key)
 
 
 def _acted_on(journal: RunJournal) -> set[int]:
     """Leads a run's done chunks acted on (those present in their before-images)."""
+
     def done(outcome: Any) -> bool:
         return outcome is not None and outcome.status == ChunkStatus.DONE
 
@@ -139,8 +135,7 @@ def _run_group_pipeline(
     group: ActionGroup | CopyCleanupGroup,
     action: Any,
     lead_ids: list[int],
-    undo_dir: Path,
-    undo_key: str,
+    undo: RunJournal,
     guards: Guards,
     options: RunOptions,
     predicate: Any = None,
@@ -154,7 +149,7 @@ def _run_group_pipeline(
     `require` selects only leads still as the run left them: a lead already restored no
     longer matches.
     """
-    base = group_run_key(undo_key, group)
+    base = group_run_key(undo.run_key, group)
     attempts = _attempt_keys(base)
     earlier: list[str] = []
     report = None
@@ -172,7 +167,7 @@ def _run_group_pipeline(
         selection = LeadSelection(
             source=CampaignSelector(campaign=str(group.campaign_id), account=group.account_id),
             criteria=group.require,
-            targets=_target_table(undo_dir, group.key, lead_ids),
+            targets=_target_table(undo, group.key, lead_ids),
         )
         report = run_pipeline(
             flow_name=FLOW_NAME,
@@ -244,11 +239,11 @@ def _restore_copies(
     group: CopyCleanupGroup,
     result: GroupResult,
     lost: list[NotRestorable],
-    undo_dir: Path,
+    undo: RunJournal,
     **kw: Any,
 ) -> None:
     # The match is journalled: after the copies are deleted a new search would find none.
-    own, name = undo_journal(undo_dir), f"copies-{group.key}.json"
+    own, name = undo, f"copies-{group.key}.json"
     if not own.has_record(name):
         own.record_once(name, find_copies(group).model_dump_json().encode())
     match = CopyMatch.model_validate_json(own.read_record(name) or b"")
@@ -288,7 +283,7 @@ def _restore_copies(
     if not match.copy_ids:
         return
     run = _run_group_pipeline(
-        group=group, action=DeleteLeads(), lead_ids=match.copy_ids, undo_dir=undo_dir, **kw
+        group=group, action=DeleteLeads(), lead_ids=match.copy_ids, undo=undo, **kw
     )
     result.report, result.run_key = run.report, run.report.run_key
     result.restored, result.left_alone = run.restored, len(run.left_alone)
@@ -336,8 +331,8 @@ def run_undo(run_key: str, guards: Guards, options: RunOptions, dry_run: bool) -
             f"undo key {undo_key!r} must differ from the run key and be at most {MAX_UNDO_KEY} "
             "characters (the groups' run keys extend it)"
         )
-    undo_dir = root / undo_key
-    plan = plan_undo(run_journal) if dry_run else _journalled_plan(undo_dir, run_journal)
+    undo = RunJournal(root, undo_key)
+    plan = plan_undo(run_journal) if dry_run else _journalled_plan(undo, run_journal)
     logger.info(
         "undo of %s (%s): %s groups, %s leads to restore, %s not-restorable entries",
         run_key,
@@ -355,16 +350,14 @@ def run_undo(run_key: str, guards: Guards, options: RunOptions, dry_run: bool) -
             if isinstance(group, ActionGroup):
                 result.eligible_now = _eligible_now(group)
             continue
-        kw: dict[str, Any] = {
-            "undo_dir": undo_dir, "undo_key": undo_key, "guards": guards, "options": options
-        }
+        kw: dict[str, Any] = {"undo": undo, "guards": guards, "options": options}
         try:
             if isinstance(group, ActionGroup):
                 _restore_action(group, result, lost, **kw)
             elif isinstance(group, CopyCleanupGroup):
                 _restore_copies(group, result, lost, **kw)
             else:
-                restore_reload(group, result, lost, undo_dir, run_journal)
+                restore_reload(group, result, lost, undo, run_journal)
             result.status = "done"
         except RunFailed as exc:
             result.status, result.error, result.report = "failed", str(exc), exc.report
@@ -383,11 +376,11 @@ def run_undo(run_key: str, guards: Guards, options: RunOptions, dry_run: bool) -
         groups=results,
         not_restorable=lost,
         notes=plan.notes,
-        journal_dir=None if dry_run else str(undo_dir),
+        journal_dir=None if dry_run else undo.location,
     )
     report.message = message(report, plan)
     if not dry_run:
-        undo_journal(undo_dir).write_summary("report.json", report.model_dump_json(indent=2).encode())
+        undo.write_summary("report.json", report.model_dump_json(indent=2).encode())
         if plan.groups:
             rename_run(f"undo · {run_key} · {report.restored:,} restored")
     artifact(report)

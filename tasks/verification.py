@@ -120,7 +120,9 @@ def count_phones_in(
     total = 0
     for start in range(0, len(phones), 1000):
         total += client.count_leads(
-            SearchCriteria(campaign_ids=[campaign_id], lead_phone_numbers=phones[start : start + 1000]),
+            SearchCriteria(
+                campaign_ids=[campaign_id], lead_phone_numbers=phones[start : start + 1000]
+            ),
             account_id,
         )
     return total

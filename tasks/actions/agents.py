@@ -26,7 +26,6 @@ _CALLBACK_END = {
 
 
 class Callback(ActionSpec):
-
     @property
     def kind(self) -> CallbackActionType:
         return CallbackActionType(self.params.action_type)
@@ -35,12 +34,19 @@ class Callback(ActionSpec):
         if self.kind is CallbackActionType.AGENT:
             agent = self.params.reservation_agent_id
             return lambda b, a: (
-                a is not None and a["leadState"] == "AGENT-CALLBACK" and a["pendingAgentId"] == agent
+                a is not None
+                and a["leadState"] == "AGENT-CALLBACK"
+                and a["pendingAgentId"] == agent
             )
         end = "CALLBACK-CANCELLED" if self.kind is CallbackActionType.CANCEL else "READY"
         # CANCEL and RESET change only leads in a callback state; the rest stay as they were.
-        return lambda b, a: a is not None and (
-            a["leadState"] == end if b["leadState"] in CALLBACK_STATES else a["leadState"] == b["leadState"]
+        return lambda b, a: (
+            a is not None
+            and (
+                a["leadState"] == end
+                if b["leadState"] in CALLBACK_STATES
+                else a["leadState"] == b["leadState"]
+            )
         )
 
     def count_proof(
@@ -71,7 +77,9 @@ class Callback(ActionSpec):
                 "CALLBACK_LEADS AGENT set the next dial time to the callback date; a dial time "
                 "cannot be written back",
             )
-            restore_reservations(p, rows, self.params.reservation_agent_id or 0, "CALLBACK_LEADS AGENT")
+            restore_reservations(
+                p, rows, self.params.reservation_agent_id or 0, "CALLBACK_LEADS AGENT"
+            )
             return
         reserved = [r for r in rows if r["pendingAgentId"]]
         p.lost(
@@ -84,7 +92,6 @@ class Callback(ActionSpec):
 
 
 class Reservation(ActionSpec):
-
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         agent = self.params.reservation_agent_id or None
         return lambda b, a: a is not None and (a["pendingAgentId"] or None) == agent

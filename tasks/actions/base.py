@@ -185,7 +185,9 @@ class ActionSpec:
             mismatched_lead_ids=sorted(wrong),
         )
         if checks and not wrong:
-            detail.note = "the count disagreed but every lead reads as expected (concurrent change?)"
+            detail.note = (
+                "the count disagreed but every lead reads as expected (concurrent change?)"
+            )
         return [*checks, detail]
 
     def count_note(self, missing: int) -> str | None:
@@ -202,7 +204,10 @@ class ActionSpec:
         after = find_leads(chunk.client, chunk.account, chunk.scope, ids)
         done, todo = applied_split(expect, chunk.before, after)
         if not todo:
-            return [], f"all {len(done)} leads were already changed by the earlier attempt: not resent"
+            return (
+                [],
+                f"all {len(done)} leads were already changed by the earlier attempt: not resent",
+            )
         if done:
             return todo, f"{len(done)} leads already changed were not resent; {len(todo)} were"
         return todo, "the earlier attempt had not been applied: sent again"

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 
 class Delete(ActionSpec):
-
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         return lambda b, a: a is None
 
@@ -34,7 +33,9 @@ class Delete(ActionSpec):
         )
         check = Verification(check="deleted (none left)", expected=0, observed=left)
         if left:
-            check.mismatched_lead_ids = sorted(find_leads(chunk.client, chunk.account, chunk.scope, ids))
+            check.mismatched_lead_ids = sorted(
+                find_leads(chunk.client, chunk.account, chunk.scope, ids)
+            )
         return [check]
 
     @property

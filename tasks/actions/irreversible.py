@@ -28,7 +28,6 @@ class _NoUndo(ActionSpec):
 
 
 class ManualPass(_NoUndo):
-
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         disposition = self.params.pass_disposition
         return lambda b, a: (
@@ -53,7 +52,6 @@ class ManualPass(_NoUndo):
 
 
 class EmailExport(_NoUndo):
-
     def verify(
         self,
         chunk: Chunk,

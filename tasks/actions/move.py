@@ -81,7 +81,9 @@ class Move(ActionSpec):
         if self.ignores_duplicates and not resend:
             # A lead left behind as a duplicate is a legitimate end state, but not proof
             # that it was ever sent (the service skips duplicates when it is sent again).
-            return lambda b, a: a is not None and a["campaignId"] in (target.campaign_id, b["campaignId"])
+            return lambda b, a: (
+                a is not None and a["campaignId"] in (target.campaign_id, b["campaignId"])
+            )
         return lambda b, a: (
             a is not None
             and a["campaignId"] == target.campaign_id
@@ -119,7 +121,8 @@ class Move(ActionSpec):
         ids = chunk.ids
         copied = result.lead_update_count if result else 0
         kept = chunk.client.count_leads(
-            SearchCriteria(campaign_ids=[chunk.plan.source.campaign_id], lead_ids=ids), chunk.account
+            SearchCriteria(campaign_ids=[chunk.plan.source.campaign_id], lead_ids=ids),
+            chunk.account,
         )
         return [
             Verification(check="originals kept in source", expected=len(ids), observed=kept),
@@ -215,7 +218,6 @@ class Move(ActionSpec):
             checks.append(_duplicates_accounted(client, account, dest, moved, acted_on, copy))
         return checks
 
-
     # -- undo ------------------------------------------------------------------------------------
 
     def plan_undo(self, p: Planner, before: pd.DataFrame, chunk_of: dict[int, int]) -> None:
@@ -308,7 +310,9 @@ def _duplicates_accounted(
     phones = sorted({p for i, p in acted_on.items() if i not in found and p})
     in_destination: set[str] = set()
     for start in range(0, len(phones), 1000):
-        criteria = SearchCriteria(campaign_ids=[dest], lead_phone_numbers=phones[start : start + 1000])
+        criteria = SearchCriteria(
+            campaign_ids=[dest], lead_phone_numbers=phones[start : start + 1000]
+        )
         for page in client.search_leads(criteria, account):
             in_destination.update(row.lead_phone for row in page if row.lead_phone)
     unaccounted = sorted(i for i in ids if i not in found and acted_on[i] not in in_destination)

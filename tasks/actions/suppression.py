@@ -25,7 +25,9 @@ class Suppression(ActionSpec):
         self, scope: list[int], ids: list[int], target: Target | None
     ) -> tuple[str, SearchCriteria] | None:
         wanted = (
-            SuppressedFilter.ONLY_SUPPRESSED if self.suppressed else SuppressedFilter.ONLY_UNSUPPRESSED
+            SuppressedFilter.ONLY_SUPPRESSED
+            if self.suppressed
+            else SuppressedFilter.ONLY_UNSUPPRESSED
         )
         name = "suppressed" if self.suppressed else "unsuppressed"
         return name, SearchCriteria(campaign_ids=scope, lead_ids=ids, suppressed=wanted)
@@ -35,7 +37,9 @@ class Suppression(ActionSpec):
         rows = records(before, ["leadId", "suppressed"])
         unknown = [r for r in rows if r["suppressed"] is None]
         # The leads whose flag the run changed: the others already had the flag it set.
-        flipped = [r for r in rows if r["suppressed"] is not None and bool(r["suppressed"]) != suppress]
+        flipped = [
+            r for r in rows if r["suppressed"] is not None and bool(r["suppressed"]) != suppress
+        ]
         p.lost(unknown, "the prior suppression flag is not in the before-image")
         if suppress:
             p.act(

@@ -87,8 +87,6 @@ class ReloadGroup(_Group):
 RestoreGroup = Annotated[ActionGroup | CopyCleanupGroup | ReloadGroup, Field(discriminator="kind")]
 
 
-
-
 def _value(value: Any) -> Any:
     if value is None or value is pd.NA or value is pd.NaT:
         return None

@@ -12,9 +12,11 @@ import pytest
 from engage_voice.models import SearchCriteria
 from flows.export_leads import export_leads
 from tasks.export import FrameSummary
-from tasks.exports import EmailExport, email_filter
+from tasks.exports import EMAIL_SENDING, EmailExport, EmailMaybeSent, email_filter
 from tasks.frames import ConditionError
+from tasks.journal import RunJournal
 from tasks.models import CampaignSelector, Condition, LeadSelection, TargetKey, TargetTable
+from tasks.runtime import journal_root
 
 # flows/__init__ re-exports the flow under the module's name: fetch the module itself.
 export_module = importlib.import_module("tasks.exports")
@@ -88,11 +90,16 @@ def test_email_of_a_server_side_filter_is_one_email(engage_env, tmp_path):
     assert mail["leadCount"] == expected
 
     # A retry that finds the run's record never sends again.
-    marker = tmp_path / "marker.json"
     criteria = SearchCriteria(campaign_id=PREDICTIVE, lead_states=["CALLBACK"])
-    first = email_filter.fn(criteria, ACCOUNT, ["ops@example.com"], str(marker))
-    again = email_filter.fn(criteria, ACCOUNT, ["ops@example.com"], str(marker))
+    first = email_filter.fn(criteria, ACCOUNT, ["ops@example.com"], "export-retry-1")
+    again = email_filter.fn(criteria, ACCOUNT, ["ops@example.com"], "export-retry-1")
     assert first == again and len(store.email_outbox()) == 2
+
+    # An attempt that recorded its intent and died before the answer: never sent again.
+    RunJournal(journal_root(), "export-crashed").record_once(EMAIL_SENDING, b"{}")
+    with pytest.raises(EmailMaybeSent, match="not sent again"):
+        email_filter.fn(criteria, ACCOUNT, ["ops@example.com"], "export-crashed")
+    assert len(store.email_outbox()) == 2
 
 
 def test_email_with_conditions_is_chunked(engage_env, monkeypatch):

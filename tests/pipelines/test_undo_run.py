@@ -236,3 +236,43 @@ def test_undo_cleared_reservations(engage_env):
         i: 9005 if i == taken else 9002 for i in before
     }
     assert entry(report, "changed since the run").lead_ids == [taken]
+
+
+def test_runs_and_undos_reach_their_records_only_through_the_journal(engage_env, monkeypatch):
+    """Journals in a store that is not a directory: a run, its resume, and the undo of a
+    copy, a move into a new list and a delete all work, and nothing appears under the
+    journal directory but the reserved places. Code that opened a run's files itself
+    would fail here or leave a run directory behind."""
+    from steps.memory_store import MemoryStore
+
+    from tasks.store import register_store
+
+    register_store("memory", MemoryStore.at)
+    url = "memory://journal-only"
+    monkeypatch.setenv("LEADS_JOURNAL_URL", url)
+    store = engage_env.server.store
+
+    copy = MoveToCampaign(campaign_id=12347, list_id=PROMO_LIST, copy_setting=CopySetting.COPY)
+    assert run(copy, "copy-m", lead_states=["PAUSED"]).updated > 0
+    parked = MoveToCampaign(campaign_id=PYTHON, list_name="Parked", duplicate_action="IGNORE")
+    moved = run(parked, "park-m", lead_states=["CALLBACK"])
+    assert moved.updated > 0
+    writes = engage_env.writes()
+    assert run(parked, "park-m", lead_states=["CALLBACK"]).updated == moved.updated  # resumed
+    assert engage_env.writes() == writes
+    deleted = run(DeleteLeads(), "del-m", "My New Predictive Campaign Python",
+                  lead_states=["COMPLETE"])
+    assert deleted.deleted > 0
+
+    for key in ["copy-m", "park-m", "del-m"]:
+        assert undo_run(key).ok, key
+    assert store.count(ACCOUNT, {"campaignId": PREDICTIVE, "leadStates": ["CALLBACK"]}) > 0
+
+    memory = MemoryStore.at(url)
+    assert {"copy-m", "park-m", "del-m", "undo-copy-m", "undo-park-m", "undo-del-m"} <= set(
+        memory.runs()
+    )
+    assert memory.has("park-m", "destination.json") and memory.has("del-m", "report.json")
+    assert memory.names("undo-del-m", "reload/")  # the reload's markers
+    root = Path(os.environ["LEADS_JOURNAL_DIR"])
+    assert not root.exists() or {p.name for p in root.iterdir()} <= {"targets"}

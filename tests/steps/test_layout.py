@@ -85,3 +85,33 @@ def test_flows_hold_no_tasks():
         if "@task" in path.read_text()
     ]
     assert not offenders, offenders
+
+
+def _decorated_with(node: ast.FunctionDef, name: str) -> bool:
+    return any(
+        (d.func if isinstance(d, ast.Call) else d).__dict__.get("id") == name
+        for d in node.decorator_list
+    )
+
+
+def test_every_flow_body_is_one_call_into_tasks():
+    """A flow is its decorator, parameters, docstring and one `return <call>`: the work lives
+    in tasks/, where it is tested without the engine."""
+    offenders, flows = [], 0
+    for path in sorted((REPO / "flows").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.FunctionDef) and _decorated_with(node, "flow")):
+                continue
+            flows += 1
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            one_call = (
+                len(body) == 1
+                and isinstance(body[0], ast.Return)
+                and isinstance(body[0].value, ast.Call)
+            )
+            if not one_call:
+                offenders.append(f"{path.relative_to(REPO)}:{node.name}")
+    assert flows >= 9  # every entry point, child flows included
+    assert not offenders, offenders

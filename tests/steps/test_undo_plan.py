@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -359,7 +358,7 @@ def test_move_goes_back_to_each_original_campaign_and_list(tmp_path):
 def test_move_into_a_new_list_reads_the_list_the_run_created(tmp_path):
     action = MoveToCampaign(campaign_id=DEST, list_name="Parked", duplicate_action="IGNORE")
     journal = journal_of(tmp_path, action, [[lead(1)]])
-    (journal.dir / "destination.json").write_text(json.dumps({"list_id": 4321}))
+    journal.record_created_list(4321)
     plan = plan_undo(journal)
     assert plan.groups[0].require.list_ids == [4321]
     assert "IGNORE" in plan.notes[0]
@@ -495,9 +494,9 @@ def test_a_run_that_never_wrote_cannot_be_undone(tmp_path):
 
 def test_an_undo_is_not_undone_as_a_run(tmp_path):
     plan = plan_undo(journal_of(tmp_path, PauseLeads(), [[lead(1)]]))
-    undo_dir = tmp_path / "journal" / "undo-run-1"
-    undo_dir.mkdir()
-    (undo_dir / undo.UNDO_PLAN_FILE).write_text(plan.model_dump_json())
+    RunJournal(tmp_path / "journal", "undo-run-1").record_once(
+        undo.UNDO_PLAN_FILE, plan.model_dump_json().encode()
+    )
     with pytest.raises(UndoOfUndoError, match=r"undo-run-1\.g01-ready"):
         open_run_journal(tmp_path / "journal", "undo-run-1")
 
