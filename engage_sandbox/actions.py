@@ -9,10 +9,13 @@ so an error raised half-way (e.g. an unknown target list) rolls everything back.
 ``"60"``/``60`` are equivalent; ``null`` counts as absent. Keys are case-sensitive (as the
 docs say). Keys an action does not use are ignored.
 
-Counts are true: ``leadUpdateCount`` is the number of lead rows the action actually changed.
-A lead that already has the target value is matched but not changed and not counted (a second
-``PAUSE_LEADS`` on the same leads reports 0) - every update carries a guard that skips rows
-already in the target state.
+What ``leadUpdateCount`` counts is the dialect's ``update_count`` (undocumented). ``changed``:
+the number of lead rows the action actually changed; a lead that already has the target value
+is matched but not changed and not counted (a second ``PAUSE_LEADS`` on the same leads reports
+0) - every update carries a guard that skips rows already in the target state. ``matched``:
+the number of leads the criteria select, changed or not (for a move, the ignored duplicates
+and the leads already in the target list too). DELETE_LEADS reports its deletions in
+``leadDeleteCount`` and DIALER_REFRESH 0 under both readings.
 
 Per-action Decisions:
 
@@ -41,15 +44,19 @@ Per-action Decisions:
   ``CREATE_COPY_SETTING`` required; ``DUPLICATE_ACTION_SETTING`` defaults to MOVE.
   ``LIST_ID`` 0 creates a list named ``LIST_NAME`` (required then) in the target campaign,
   even when no lead ends up in it; a nonzero ``LIST_ID`` that does not exist is a 404, one
-  that belongs to another campaign or is DELETED a 400. ``CREATE_COPY_SETTING`` false moves
-  (campaign and list updated in place, everything else kept); true copies (a new lead, new
-  leadId, same contact data and suppression, originalLeadId = the source, READY with 0
-  passes, no pass history, no agents, loadedDts and nextDialTime now); TRANSITION copies the
-  same way but the copies are TRANSITIONED. ``DUPLICATE_ACTION_SETTING`` IGNORE leaves leads
-  whose phone belongs to another lead already in the target campaign (any list); they are
-  not counted. Leads already in the target campaign and list are left alone and not counted.
-  A list created by the action records the number of leads moved/copied into it as its
-  ``leadsSupplied``/``leadsAccepted``.
+  that belongs to another campaign or is DELETED a 400. ``CREATE_COPY_SETTING`` is ``false``
+  / ``true`` (JSON booleans or those strings, any case) or ``TRANSITION``; lenient inputs
+  also take MOVE/COPY/0/1. false moves (campaign and list updated in place, everything else
+  kept); true copies (a new lead, new leadId, same contact data and suppression, the source
+  recorded as its original, READY with 0 passes, no pass history, no agents, loadedDts and
+  nextDialTime now); TRANSITION copies the same way, and the dialect's ``transition_marks``
+  says who becomes TRANSITIONED: the copies (the originals are unchanged) or the originals
+  (the copies are READY). ``DUPLICATE_ACTION_SETTING`` IGNORE leaves leads whose phone
+  belongs to another lead already in the target list (the docs) or, per the dialect's
+  ``ignore_scope``, anywhere in the target campaign. Leads already in the target campaign
+  and list are left alone. A list created by the action records the number of leads
+  moved/copied into it as its ``leadsSupplied``/``leadsAccepted``. Moved leads and copies
+  are hidden from searches for the dialect's ``visibility_delay_seconds``.
 - AGENT_RESERVATION: ``RESERVATION_AGENT_ID`` required (>= 0); pendingAgentId = id, 0 clears.
 - DIALER_REFRESH: no lead changes. The campaigns named in the criteria (those in the account)
   are refreshed, or, when the criteria name none, the campaigns of the matching leads; each
@@ -67,10 +74,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .criteria import format_wire_date, parse_wire_date
-from .errors import BadRequest, NotFound
+from .dialect import GROUND_TRUTH, Dialect
+from .errors import INVALID_PARAM, MISSING_PARAM, BadRequest, NotFound
 
 CALLBACK_STATES: tuple[str, ...] = ("CALLBACK", "AGENT-CALLBACK", "PENDING-CALLBACK")
 
@@ -86,7 +102,9 @@ class ActionHost(Protocol):
 
     def create_list(self, campaign_id: int, desc: str, now_ms: int) -> int: ...
 
-    def wire_rows(self, where: str, params: Sequence[Any]) -> list[dict[str, Any]]: ...
+    def wire_rows(
+        self, where: str, params: Sequence[Any], dialect: Dialect
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -101,6 +119,17 @@ class ActionContext:
     criteria: dict[str, Any]
     #: The account's campaigns the criteria name (None when they name none).
     campaign_ids: tuple[int, ...] | None = None
+    #: The readings in force (transition marks, ignore scope, update count, row shape).
+    dialect: Dialect = GROUND_TRUTH
+    #: visible_at of the leads a move or copy writes (None: visible at once).
+    visible_at: int | None = None
+
+    def matched(self, extra_where: str = "", extra_params: Sequence[Any] = ()) -> int:
+        """How many leads the criteria select (before the action changes any)."""
+        if self.matches_nothing:
+            return 0
+        sql = f"SELECT count(*) FROM leads WHERE {self.where}{extra_where}"
+        return int(self.conn.execute(sql, (*self.params, *extra_params)).fetchone()[0])
 
 
 @dataclass
@@ -201,9 +230,19 @@ class MoveParams(_Params):
 
     @field_validator("copy_mode", mode="before")
     @classmethod
-    def _copy_mode(cls, value: Any) -> Any:
-        key = str(value).strip().upper() if isinstance(value, str | bool | int) else value
-        return {"FALSE": "MOVE", "0": "MOVE", "TRUE": "COPY", "1": "COPY"}.get(key, key)
+    def _copy_mode(cls, value: Any, info: ValidationInfo) -> Any:
+        context = info.context if isinstance(info.context, dict) else {}
+        if context.get("lenient", True):
+            key = str(value).strip().upper() if isinstance(value, str | bool | int) else value
+            return {"FALSE": "MOVE", "0": "MOVE", "TRUE": "COPY", "1": "COPY"}.get(key, key)
+        # The docs: "false" to move, "true" to copy, TRANSITION; a JSON number is neither.
+        if isinstance(value, bool):
+            return "COPY" if value else "MOVE"
+        key = value.strip().upper() if isinstance(value, str) else None
+        mode = {"FALSE": "MOVE", "TRUE": "COPY", "TRANSITION": "TRANSITION"}.get(key or "")
+        if mode is None:
+            raise ValueError(f"must be false, true or TRANSITION, got {value!r}")
+        return mode
 
     @field_validator("ignore_duplicates", mode="before")
     @classmethod
@@ -320,7 +359,9 @@ def _manual(ctx: ActionContext, p: ManualParams) -> ActionOutcome:
 
 
 def _email(ctx: ActionContext, p: EmailParams) -> ActionOutcome:
-    rows = [] if ctx.matches_nothing else ctx.host.wire_rows(ctx.where, ctx.params)
+    rows = [] if ctx.matches_nothing else ctx.host.wire_rows(ctx.where, ctx.params, ctx.dialect)
+    for row in rows:
+        row.pop("campaignLead", None)  # nested: repeats the row, and a CSV cell cannot hold it
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
@@ -400,21 +441,18 @@ def _move(ctx: ActionContext, p: MoveParams) -> ActionOutcome:
     conn = ctx.conn
     target = ctx.host.campaign_info(p.campaign_id)
     if target is None or target[2] != ctx.account_id:
-        raise NotFound(
-            "CAMPAIGN_NOT_FOUND",
-            f"Target campaign {p.campaign_id} not found in account {ctx.account_id}",
-        )
+        raise NotFound(f"Target campaign {p.campaign_id} not found in account {ctx.account_id}")
     if p.list_id:
         info = ctx.host.list_info(p.list_id)
         if info is None:
-            raise NotFound("LIST_NOT_FOUND", f"List {p.list_id} not found")
+            raise NotFound(f"List {p.list_id} not found")
         if info[0] != p.campaign_id:
             raise BadRequest(
-                "INVALID_PARAMETER",
+                INVALID_PARAM,
                 f"List {p.list_id} does not belong to target campaign {p.campaign_id}",
             )
         if info[1] == "DELETED":
-            raise BadRequest("INVALID_PARAMETER", f"List {p.list_id} is DELETED")
+            raise BadRequest(INVALID_PARAM, f"List {p.list_id} is DELETED")
         list_id = p.list_id
     else:
         list_id = ctx.host.create_list(p.campaign_id, p.list_name or "", ctx.now_ms)
@@ -422,34 +460,50 @@ def _move(ctx: ActionContext, p: MoveParams) -> ActionOutcome:
     extra = " AND NOT (leads.campaign_id = ? AND leads.list_id IS ?)"
     extra_params: list[Any] = [p.campaign_id, list_id]
     if p.ignore_duplicates:
+        # A duplicate is another lead with the same phone where the lead would land.
+        where = "d.list_id = ?" if ctx.dialect.ignore_scope == "list" else "d.campaign_id = ?"
         extra += (
-            " AND NOT EXISTS (SELECT 1 FROM leads AS d WHERE d.campaign_id = ?"
+            f" AND NOT EXISTS (SELECT 1 FROM leads AS d WHERE {where}"
             " AND d.lead_phone = leads.lead_phone AND d.lead_id <> leads.lead_id)"
         )
-        extra_params.append(p.campaign_id)
+        extra_params.append(list_id if ctx.dialect.ignore_scope == "list" else p.campaign_id)
     _select_into_temp(ctx, extra, extra_params)
 
     if p.copy_mode == "MOVE":
         n = conn.execute(
-            f"UPDATE leads SET campaign_id = ?, list_id = ? WHERE {_SELECTED}",
-            (p.campaign_id, list_id),
+            f"UPDATE leads SET campaign_id = ?, list_id = ?, visible_at = ? WHERE {_SELECTED}",
+            (p.campaign_id, list_id, ctx.visible_at),
         ).rowcount
+        written = n
     else:
-        state = "TRANSITIONED" if p.copy_mode == "TRANSITION" else "READY"
+        mark_copies = p.copy_mode == "TRANSITION" and ctx.dialect.transition_marks == "copies"
         n = conn.execute(
             f"INSERT INTO leads ({_COPIED_COLUMNS}, campaign_id, list_id, lead_state,"
-            " lead_passes, next_dial_time, loaded_dts, original_lead_id)"
-            f" SELECT {_COPIED_COLUMNS}, ?, ?, ?, 0, ?, ?, lead_id FROM leads"
+            " lead_passes, next_dial_time, loaded_dts, original_lead_id, visible_at)"
+            f" SELECT {_COPIED_COLUMNS}, ?, ?, ?, 0, ?, ?, lead_id, ? FROM leads"
             f" WHERE {_SELECTED} ORDER BY lead_id",
-            (p.campaign_id, list_id, state, ctx.now_ms, ctx.now_ms),
+            (
+                p.campaign_id,
+                list_id,
+                "TRANSITIONED" if mark_copies else "READY",
+                ctx.now_ms,
+                ctx.now_ms,
+                ctx.visible_at,
+            ),
         ).rowcount
+        written = n
+        if p.copy_mode == "TRANSITION" and not mark_copies:
+            written += conn.execute(
+                f"UPDATE leads SET lead_state = 'TRANSITIONED' WHERE {_SELECTED}"
+                " AND lead_state IS NOT 'TRANSITIONED'"
+            ).rowcount
     if not p.list_id:
         conn.execute(
             "UPDATE lists SET leads_supplied = ?, leads_accepted = ? WHERE list_id = ?",
             (n, n, list_id),
         )
     conn.execute("DELETE FROM temp._sel")
-    return ActionOutcome(result("MOVE_TO_CAMPAIGN", updated=n), rows_written=n)
+    return ActionOutcome(result("MOVE_TO_CAMPAIGN", updated=n), rows_written=written)
 
 
 _ACTIONS: dict[str, tuple[type[_Params] | None, _Runner]] = {
@@ -471,34 +525,45 @@ _ACTIONS: dict[str, tuple[type[_Params] | None, _Runner]] = {
 LEAD_ACTIONS: tuple[str, ...] = tuple(_ACTIONS)
 
 
-def prepare(action: Any, param_map: Any) -> PreparedAction:
+# Actions whose leadUpdateCount is not about updated leads under either reading.
+_NOT_UPDATES = frozenset({"DELETE_LEADS", "DIALER_REFRESH"})
+
+
+def prepare(action: Any, param_map: Any, dialect: Dialect = GROUND_TRUTH) -> PreparedAction:
     """Validate the action and its paramMap (400 on any problem); touches no data."""
     entry = _ACTIONS.get(action) if isinstance(action, str) else None
     if entry is None:
+        code = MISSING_PARAM if action in (None, "") else INVALID_PARAM
         raise BadRequest(
-            "INVALID_LEAD_ACTION",
-            f"Unknown leadAction {action!r}; expected one of {', '.join(LEAD_ACTIONS)}",
+            code, f"Unknown leadAction {action!r}; expected one of {', '.join(LEAD_ACTIONS)}"
         )
     if param_map is None:
         param_map = {}
     if not isinstance(param_map, dict):
-        raise BadRequest("INVALID_PARAMETER", "leadActionParams.paramMap must be a JSON object")
+        raise BadRequest(INVALID_PARAM, "leadActionParams.paramMap must be a JSON object")
     model, run = entry
     params = None
     if model is not None:
         present = {k: v for k, v in param_map.items() if v is not None}
         try:
-            params = model.model_validate(present)
+            params = model.model_validate(present, context={"lenient": dialect.lenient_inputs})
         except ValidationError as exc:
+            missing = all(err["type"] == "missing" for err in exc.errors())
             raise BadRequest(
-                "INVALID_PARAMETER", f"Invalid paramMap for {action}: {_describe(exc)}"
+                MISSING_PARAM if missing else INVALID_PARAM,
+                f"Invalid paramMap for {action}: {_describe(exc)}",
             ) from None
     return PreparedAction(action, params, run)
 
 
 def execute(ctx: ActionContext, prepared: PreparedAction) -> ActionOutcome:
     """Apply a prepared action; must run inside the store's write transaction."""
-    return prepared.run(ctx, prepared.params)
+    count_matched = ctx.dialect.update_count == "matched" and prepared.action not in _NOT_UPDATES
+    matched = ctx.matched() if count_matched else 0  # before the action changes who matches
+    outcome = prepared.run(ctx, prepared.params)
+    if count_matched:
+        outcome.result["leadUpdateCount"] = matched
+    return outcome
 
 
 def _describe(exc: ValidationError) -> str:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .config import SandboxConfig
+from .errors import AUTHENTICATION_REQUIRED, INVALID_TOKEN, MISSING_PARAM
 from .wire import ApiError
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -251,13 +252,13 @@ class TokenService:
     def check_rc_access_token(self, token: str | None) -> str:
         """Return the RC app client id the token was issued to; 401 when it is not live."""
         if not token:
-            raise ApiError(400, "INVALID_REQUEST", "rcAccessToken is required")
+            raise ApiError(400, MISSING_PARAM, "rcAccessToken is required")
         with self._lock:
             grant = self._state.rc_access.get(token)
             if grant is None or grant.revoked:
-                raise ApiError(401, "UNAUTHORIZED", "Invalid RingCentral access token")
+                raise ApiError(401, INVALID_TOKEN, "Invalid RingCentral access token")
             if grant.expires_at <= self._clock():
-                raise ApiError(401, "UNAUTHORIZED", "RingCentral access token is expired")
+                raise ApiError(401, INVALID_TOKEN, "RingCentral access token is expired")
             return grant.client_id
 
     def exchange(
@@ -271,14 +272,14 @@ class TokenService:
         self, refresh_token: str | None, accounts: list[dict[str, Any]], base_url: str
     ) -> EngageTokenResponse:
         if not refresh_token:
-            raise ApiError(400, "INVALID_REQUEST", "refresh_token is required")
+            raise ApiError(400, MISSING_PARAM, "refresh_token is required")
         with self._lock:
             # pop: rotation means the presented refresh token is single-use, success or not.
             record = self._state.refresh.pop(refresh_token, None)
             if record is None:
-                raise ApiError(401, "UNAUTHORIZED", "Invalid refresh token")
+                raise ApiError(401, INVALID_TOKEN, "Invalid refresh token")
             if record.expires_at <= self._clock():
-                raise ApiError(401, "UNAUTHORIZED", "Refresh token is expired")
+                raise ApiError(401, INVALID_TOKEN, "Refresh token is expired")
             self.counters.refreshes += 1
             return self._issue_engage(record.subject, accounts, True, base_url)
 
@@ -344,27 +345,27 @@ class TokenService:
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise ApiError(401, "UNAUTHORIZED", "Unsupported authorization scheme")
+                raise ApiError(401, INVALID_TOKEN, "Unsupported authorization scheme")
             return self._check_access(token.strip())
         if x_auth_token:
             if hmac.compare_digest(x_auth_token, self._config.api_token.get_secret_value()):
                 return Principal(kind="api_token", subject=self._config.username)
-            raise ApiError(401, "UNAUTHORIZED", "Invalid API token")
-        raise ApiError(401, "UNAUTHORIZED", "Full authentication is required")
+            raise ApiError(401, INVALID_TOKEN, "Invalid API token")
+        raise ApiError(401, AUTHENTICATION_REQUIRED, "Full authentication is required")
 
     def _check_access(self, token: str) -> Principal:
         payload = self._verify(token)
         if payload is None:
-            raise ApiError(401, "UNAUTHORIZED", "Invalid access token")
+            raise ApiError(401, INVALID_TOKEN, "Invalid access token")
         now = self._clock()
         with self._lock:
             record = self._state.access.get(str(payload.get("jti")))
             if record is None:
                 if float(payload.get("exp", 0)) <= now:
                     raise TokenExpired()
-                raise ApiError(401, "UNAUTHORIZED", "Invalid access token")
+                raise ApiError(401, INVALID_TOKEN, "Invalid access token")
             if record.revoked:
-                raise ApiError(401, "UNAUTHORIZED", "Access token has been revoked")
+                raise ApiError(401, INVALID_TOKEN, "Access token has been revoked")
             if record.expires_at <= now:
                 raise TokenExpired()
             return Principal(kind="bearer", subject=record.subject)

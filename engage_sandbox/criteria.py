@@ -7,17 +7,23 @@ the same rule: ``null`` or ``""`` means no filter.
 
 Matching rules (Decisions, where the official material is silent):
 
-- ``campaignId`` and ``campaignIds`` are united. A ``campaignId`` of 0 is treated as absent
-  (Java clients send 0 for an unset ``int``); the same goes for ``agentId``/``pendingAgentId``.
-  Campaign ids that do not belong to the account simply match nothing.
-- ``leadStates`` accept ``DO-NOT-CALL`` and ``DO_NOT_CALL``, any case; an unknown state is a
-  400 (the spec's enum), including ``SUPPRESSED``, which is the boolean ``suppressed`` instead.
+- ``campaignIds`` is the spec's only campaign scope. What a ``campaignId`` does is the
+  dialect's ``campaign_id_criterion``: ``ignored`` (the spec: criteria scoped by it alone
+  select the whole sub-account), ``rejected`` (400 ``missing.required.param`` naming
+  ``campaignIds`` when it is the only scope) or ``scope`` (united with ``campaignIds``; the
+  old sandbox and the store's ground truth). One that is also in ``campaignIds`` is harmless
+  in every mode. An id of 0 is treated as absent (Java clients send 0 for an unset ``int``);
+  the same goes for ``agentId``/``pendingAgentId``. Campaign ids that do not belong to the
+  account simply match nothing.
+- ``leadStates`` must be the spec's enum spelling (``DO-NOT-CALL``); with lenient inputs
+  ``DO_NOT_CALL`` and any case are accepted too. An unknown state is a 400 listing the valid
+  ones, including ``SUPPRESSED``, which is the boolean ``suppressed`` instead.
 - ``systemDispositions`` (the lead's ``lastPassDisposition``) must be spec enum values, any case.
 - ``agentDispositions``, ``externIds``, ``address1/2``, ``zip``, ``auxData1..5`` and
   ``callerId`` match exactly (case-sensitive). ``firstName``, ``lastName``, ``emailAddress``
   and ``city`` match exactly but case-insensitively (the columns use ``COLLATE NOCASE``).
 - ``physicalStates`` and ``leadTimezones`` are compared upper-cased (``ca`` finds ``CA``);
-  a timezone is ``{"name": "CST"}`` or a bare ``"CST"``.
+  a timezone is the spec's ``{"name": "CST"}`` (a bare ``"CST"`` only with lenient inputs).
 - Phones (``leadPhoneNum`` and ``leadPhoneNumbers``, united) are normalised by
   :func:`normalize_phone` on both sides; a phone that normalises to nothing still filters
   (it matches no lead) rather than silently widening the selection.
@@ -37,12 +43,12 @@ import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-from .errors import BadRequest
+from .errors import INVALID_PARAM, MISSING_PARAM, BadRequest
 
 #: CampaignLead.leadState enum of the spec, in its order (hyphenated wire spelling).
 LEAD_STATES: tuple[str, ...] = (
@@ -192,16 +198,27 @@ def normalize_phone(value: Any) -> str:
     return digits
 
 
-def normalize_lead_state(value: Any) -> str:
-    """``do_not_call`` / ``DO-NOT-CALL`` -> ``DO-NOT-CALL``; ValueError for unknown states."""
+def normalize_lead_state(value: Any, lenient: bool = True) -> str:
+    """``do_not_call`` / ``DO-NOT-CALL`` -> ``DO-NOT-CALL``; ValueError for unknown states.
+
+    Not ``lenient``: only the spec's exact spelling is a lead state.
+    """
     if not isinstance(value, str):
         raise ValueError(f"lead state must be a string, got {value!r}")
     key = value.strip().upper().replace("-", "_")
     state = _STATE_BY_KEY.get(key)
-    if state is None:
+    if state is None or (not lenient and value != state):
         hint = " (suppression is the boolean 'suppressed')" if key == "SUPPRESSED" else ""
-        raise ValueError(f"unknown lead state {value!r}{hint}")
+        raise ValueError(
+            f"unknown lead state {value!r}{hint}; valid values: {', '.join(LEAD_STATES)}"
+        )
     return state
+
+
+def _lenient(info: ValidationInfo) -> bool:
+    # Validation context {"lenient": bool}; absent means lenient (the store's ground truth).
+    context = info.context
+    return bool(context.get("lenient", True)) if isinstance(context, dict) else True
 
 
 # --------------------------------------------------------------------------- the model
@@ -290,8 +307,9 @@ class SearchCriteria(BaseModel):
 
     @field_validator("lead_states")
     @classmethod
-    def _states(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else [normalize_lead_state(v) for v in value]
+    def _states(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        lenient = _lenient(info)
+        return None if value is None else [normalize_lead_state(v, lenient) for v in value]
 
     @field_validator("system_dispositions")
     @classmethod
@@ -313,14 +331,16 @@ class SearchCriteria(BaseModel):
 
     @field_validator("lead_timezones", mode="before")
     @classmethod
-    def _timezones(cls, value: Any) -> Any:
+    def _timezones(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None or not isinstance(value, list):
             return value  # the list[str] type reports the error
+        lenient = _lenient(info)
         names = []
         for item in value:
-            name = item.get("name") if isinstance(item, dict) else item
+            name = item.get("name") if isinstance(item, dict) else (item if lenient else None)
             if not isinstance(name, str) or not name.strip():
-                raise ValueError('each timezone must be {"name": "CST"} or a bare name')
+                shape = 'an object {"name": "CST"}' + (" or a bare name" if lenient else "")
+                raise ValueError(f"each timezone must be {shape}, got {item!r}")
             names.append(name.strip().upper())
         return names
 
@@ -339,18 +359,16 @@ class SearchCriteria(BaseModel):
         return None if value is None or value == "" else parse_wire_date(value)
 
 
-def parse_criteria(raw: Any) -> SearchCriteria:
+def parse_criteria(raw: Any, lenient: bool = True) -> SearchCriteria:
     """Validate a raw JSON criteria body; ``None`` is the empty criteria (no filter at all)."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise BadRequest("INVALID_CRITERIA", "campaignLeadSearchCriteria must be a JSON object")
+        raise BadRequest(INVALID_PARAM, "campaignLeadSearchCriteria must be a JSON object")
     try:
-        return SearchCriteria.model_validate(raw)
+        return SearchCriteria.model_validate(raw, context={"lenient": lenient})
     except ValidationError as exc:
-        raise BadRequest(
-            "INVALID_CRITERIA", "Invalid lead search criteria: " + _describe(exc)
-        ) from None
+        raise BadRequest(INVALID_PARAM, "Invalid lead search criteria: " + _describe(exc)) from None
 
 
 def _describe(exc: ValidationError) -> str:
@@ -414,22 +432,44 @@ def _in(column: str, values: Iterable[Any], clauses: list[str], params: list[Any
         params.append(json.dumps(values))
 
 
+CampaignIdMode = Literal["ignored", "rejected", "scope"]
+
+
+def campaign_scope(criteria: SearchCriteria, mode: CampaignIdMode) -> set[int]:
+    """The campaign ids that scope the criteria under the dialect's ``campaignId`` reading."""
+    campaigns = set(criteria.campaign_ids or ())
+    if criteria.campaign_id and criteria.campaign_id not in campaigns:
+        if mode == "scope":
+            campaigns.add(criteria.campaign_id)
+        elif mode == "rejected" and not campaigns:
+            raise BadRequest(
+                MISSING_PARAM,
+                "campaignIds is required: campaignId is not a field of "
+                "CampaignLeadSearchCriteria, so it scopes nothing",
+                f"campaignId={criteria.campaign_id} without campaignIds",
+            )
+    return campaigns
+
+
 def compile_criteria(
-    criteria: SearchCriteria, account_id: str, account_campaign_ids: Collection[int]
+    criteria: SearchCriteria,
+    account_id: str,
+    account_campaign_ids: Collection[int],
+    campaign_id_mode: CampaignIdMode = "scope",
+    visible_at_or_before: int | None = None,
 ) -> CompiledCriteria:
     """Translate validated criteria into SQL scoped to one account.
 
     When campaigns are named, the account scope is expressed through them (checked here
     against ``account_campaign_ids``) so the planner can walk the ``(campaign_id, lead_id)``
     index without touching table rows; otherwise ``leads.account_id`` scopes the search.
+    ``visible_at_or_before`` (epoch ms) hides leads a write made invisible until later.
     """
     c = criteria
     clauses: list[str] = []
     params: list[Any] = []
 
-    campaigns = set(c.campaign_ids or ())
-    if c.campaign_id:
-        campaigns.add(c.campaign_id)
+    campaigns = campaign_scope(c, campaign_id_mode)
     allowed: tuple[int, ...] | None = None
     scope: list[str] = []
     scope_params: list[Any] = []
@@ -500,6 +540,9 @@ def compile_criteria(
         if comparison is not None:
             clauses.append(f"leads.{column} {OPERATORS[comparison.operator]} ?")
             params.append(comparison.value)
+    if visible_at_or_before is not None:
+        clauses.append("(leads.visible_at IS NULL OR leads.visible_at <= ?)")
+        params.append(visible_at_or_before)
 
     return CompiledCriteria(
         " AND ".join(scope + clauses),

@@ -10,7 +10,11 @@ with this one outside Starlette's own.
 Kinds: ``5xx`` and ``429`` answer before the request reaches the app (nothing processed);
 ``latency`` delays it; ``timeout`` processes and commits it, then holds the response
 (the client's read timeout fires); ``drop`` processes and commits it, then closes the TCP
-connection without any response.
+connection without any response. ``success_false`` (lead actions only) and ``load_failed``
+(direct loads only) answer HTTP 200 with a failure body before the request reaches the app,
+so nothing changes: ``{"success": false, ...}`` as the spec's ``LeadActionResult`` allows,
+and the refused-load body public code reports (no processingResult at all). A rule of those
+kinds never matches, and never uses up its count on, another kind of request.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ import contextlib
 import http
 import logging
 import random
+import re
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from .config import FaultConfig, FaultRule, SandboxConfig
+from .errors import status_code_name
+from .loader import LOAD_REFUSED_BODY
 from .wire import JSON, dumps, error_body, retry_after_header
 
 Scope = MutableMapping[str, Any]
@@ -37,7 +45,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger(__name__)
 
 FAULT_PREFIXES = ("/voice/", "/api/auth/")
-FAULT_KINDS = ("5xx", "429", "timeout", "drop", "latency")
+FAULT_KINDS = ("5xx", "429", "timeout", "drop", "latency", "success_false", "load_failed")
+
+_LEAD_ACTION = re.compile(r"/campaignLeads/actions/?$")
+_LEAD_LOAD = re.compile(r"/campaigns/[^/]+/leadLoader/direct/?$")
 
 
 @dataclass
@@ -60,6 +71,15 @@ def is_read(method: str, path: str) -> bool:
     return method in {"GET", "HEAD"} or (
         method == "POST" and path.rstrip("/").endswith("/campaignLeads/leadSearch")
     )
+
+
+def applies(kind: str, method: str, path: str) -> bool:
+    """Whether a fault of ``kind`` can hit this request (the 200-body kinds are endpoint-bound)."""
+    if kind == "success_false":
+        return method.upper() == "PUT" and bool(_LEAD_ACTION.search(path))
+    if kind == "load_failed":
+        return method.upper() == "POST" and bool(_LEAD_LOAD.search(path))
+    return True
 
 
 class FaultInjector:
@@ -108,6 +128,8 @@ class FaultInjector:
                     continue
                 if rule.path_contains and rule.path_contains not in path:
                     continue
+                if not applies(rule.kind, method, path):
+                    continue
                 entry.remaining -= 1
                 self.counts[rule.kind] += 1
                 if rule.kind == "latency":
@@ -130,7 +152,11 @@ class FaultInjector:
                     ("429", cfg.rate_429),
                     ("timeout", cfg.timeout_rate),
                     ("drop", cfg.drop_rate),
+                    ("success_false", cfg.success_false_rate),
+                    ("load_failed", cfg.load_failed_rate),
                 ):
+                    if not applies(kind, method, path):
+                        continue  # one draw per request whatever applies: reproducible
                     if draw < rate:
                         decision.kind = kind
                         self.counts[kind] += 1
@@ -184,6 +210,10 @@ class FaultMiddleware:
             await self._process_then_hold(scope, receive, send, hold)
         elif decision.kind == "drop":
             await self._process_then_drop(scope, receive, send)
+        elif decision.kind == "success_false":
+            await _answer_json(send, _failed_action(scope))
+        elif decision.kind == "load_failed":
+            await _answer_json(send, dict(LOAD_REFUSED_BODY))
         else:
             await self.app(scope, receive, send)
 
@@ -193,7 +223,7 @@ class FaultMiddleware:
             phrase = http.HTTPStatus(status).phrase
         except ValueError:
             phrase = f"HTTP {status}"
-        code = phrase.upper().replace(" ", "_").replace("-", "_")
+        code = status_code_name(phrase)
         message = f"Injected fault: {phrase}"
         body = dumps(error_body(code, message, None, scope["path"], scope["method"]))
         raw_headers = [
@@ -238,6 +268,27 @@ class FaultMiddleware:
                 await asyncio.sleep(0)
             return
         await _truncate(send, held)
+
+
+def _failed_action(scope: Scope) -> dict[str, Any]:
+    query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+    action = (query.get("leadAction") or [None])[0]
+    return {
+        "success": False,
+        "leadActionType": action,
+        "leadUpdateCount": 0,
+        "leadDeleteCount": 0,
+        "redialDeleteCount": 0,
+        "dialerRefreshed": False,
+        "errorMessage": "Injected fault: the lead action was not performed",
+    }
+
+
+async def _answer_json(send: Send, body: dict[str, Any], status: int = 200) -> None:
+    raw = dumps(body)
+    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(raw)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": raw, "more_body": False})
 
 
 def _transport_of(send: Send) -> Any | None:

@@ -6,6 +6,10 @@
 the start of the current UTC day by the store's clock, so seeds taken on the same day (or with
 the same injected clock) are identical to the millisecond.
 
+Agents 9001-9040 (account 99990001) and 9101-9140 (account 99990002) are the ones leads are
+reserved for and dispositioned by; each has a name (``pendingAgentName``), derived from its
+id alone so naming them draws nothing from the random stream and changes no other data.
+
 The names RingCX's documentation uses are present (dial group "My New Dial Group", campaigns
 "My Predictive Campaign" and "My New Predictive Campaign Python"), and "Renewals" exists in two
 dial groups of account 99990001 so name-based discovery has an ambiguity to report. Campaign
@@ -447,6 +451,7 @@ def seed(
             plan.list_id,
         )
 
+    store.add_agents(agent_names())
     inserted = store.bulk_insert_leads(_lead_rows(rng, plans, anchor), LEAD_COLUMNS)
     return SeedSummary(
         accounts=len(_ACCOUNTS),
@@ -456,6 +461,22 @@ def seed(
         leads=inserted,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+#: The first agent id of each account's 40 agents (see _lead_rows).
+AGENT_BASES: tuple[int, ...] = (9001, 9101)
+
+
+def agent_names() -> dict[int, str]:
+    """A stable name for every seeded agent: ``{9001: "Mary Johnson", ...}``."""
+    names = {}
+    for base in AGENT_BASES:
+        for i in range(40):
+            agent = base + i
+            first = _FIRST_NAMES[(agent * 7) % len(_FIRST_NAMES)]
+            last = _LAST_NAMES[(agent * 13) % len(_LAST_NAMES)]
+            names[agent] = f"{first} {last}"
+    return names
 
 
 def _lead_rows(
@@ -478,7 +499,7 @@ def _lead_rows(
         max_passes = plan.max_passes
         dispositions = plan.dispositions
         n_dispo = len(dispositions)
-        agent_base = 9001 if plan.account_id == "99990001" else 9101
+        agent_base = AGENT_BASES[0] if plan.account_id == "99990001" else AGENT_BASES[1]
         for _ in range(plan.count):
             lead_id += 1
             seq += 1

@@ -6,22 +6,15 @@ request changes nothing). Times are stored as epoch milliseconds and leave the s
 formatted as wire dates (``2026-07-01T07:00:00.000+0000``). Every public method returns
 JSON-ready values in the wire shape (camelCase), so the app only has to serialise them.
 
-Direct lead load (contract section 6) Decisions:
+Dialects (``dialect.py``): every public method that serves the HTTP API takes an optional
+``dialect``. The app always passes the configured one; a call without it is the tests'
+ground truth (:data:`~engage_sandbox.dialect.GROUND_TRUTH`): ``campaignId`` scopes, rows
+carry every column (``pendingAgentId``, ``originalLeadId``), and the visibility delay never
+hides anything. The delay is stored per lead (``visible_at``) and only searches and counts
+made with a dialect filter on it; it is filtered only while some lead is still hidden, so
+the common case pays nothing.
 
-- A load creates a new list (``listDesc`` = ``description``) only when at least one lead
-  passes validation; otherwise the result is ``NO_LEADS_PASSED_VALIDATION`` with no list.
-- A lead is rejected (``rejectedRows``) when ``externId`` is missing/blank or ``leadPhone``
-  (``leadPhoneE164`` as a fallback) has fewer than 10 digits. ``rowData`` holds the supplied
-  values as strings, in the order they were sent.
-- ``duplicateHandling``: ``RETAIN_ALL`` inserts every accepted lead; ``REMOVE_ALL_EXISTING``
-  first deletes the campaign's existing leads that share a phone with an accepted lead
-  (``deletedCount``); ``REMOVE_FROM_LIST`` leaves out accepted leads whose phone already
-  exists in the campaign or earlier in the same upload. ``leadsAccepted`` counts leads that
-  passed validation, ``leadsInserted`` the rows actually inserted.
-- ``leadTimezone`` is taken from the lead when given, otherwise derived from its US ``state``.
-- ``dialPriority`` IMMEDIATE gives the list ``listPriority`` 10, NORMAL gives 1.
-- ``reserveAgent``, when numeric, becomes the lead's ``pendingAgentId``; any other non-blank
-  value is counted in ``failedAgentAssignment`` and the lead is still accepted.
+Direct lead load: see ``loader.py`` for its Decisions.
 
 Counters (``stats()``): ``writes`` counts every ``apply_action``/``load_leads``/``update_lead``
 call that returned a result, including those that matched or inserted 0 leads and loads whose
@@ -43,10 +36,11 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any, Literal, ParamSpec, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from . import actions as _actions
+from . import loader as _loader
 from .criteria import (
     LEAD_STATES,
     SYSTEM_DISPOSITIONS,
@@ -58,7 +52,10 @@ from .criteria import (
     parse_criteria,
     parse_wire_date,
 )
-from .errors import BadRequest, NotFound
+from .dialect import GROUND_TRUTH, Dialect
+from .errors import INVALID_PARAM, INVALID_REQUEST, MISSING_PARAM, BadRequest, NotFound
+from .loader import STATE_TIMEZONES
+from .rows import SEARCH_SELECT, wire_rows
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -111,18 +108,7 @@ DEFAULT_DISPOSITIONS: tuple[str, ...] = (
     "Do Not Call",
 )
 
-_ZONE_STATES: dict[str, str] = {
-    "EST": "CT DE DC FL GA ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV IN KY",
-    "CST": "AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI",
-    "MST": "AZ CO ID MT NM UT WY",
-    "PST": "CA NV OR WA",
-    "AKST": "AK",
-    "HST": "HI",
-}
-#: Timezone names the sandbox uses per US state (the dominant zone where a state spans two).
-STATE_TIMEZONES: dict[str, str] = {
-    state: zone for zone, states in _ZONE_STATES.items() for state in states.split()
-}
+__all__ = ["LEAD_COLUMNS", "STATE_TIMEZONES", "SandboxStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -201,7 +187,12 @@ CREATE TABLE IF NOT EXISTS leads (
     caller_id             TEXT,
     agent_id              INTEGER,
     pending_agent_id      INTEGER,
-    original_lead_id      INTEGER
+    original_lead_id      INTEGER,
+    visible_at            INTEGER
+);
+CREATE TABLE IF NOT EXISTS agents (
+    agent_id        INTEGER PRIMARY KEY,
+    agent_name      TEXT NOT NULL
 );
 """
 
@@ -249,19 +240,11 @@ _LEAD_INDEXES: tuple[tuple[str, str], ...] = (
     ("idx_leads_agent", "(agent_id) WHERE agent_id IS NOT NULL"),
     ("idx_leads_pending_agent", "(pending_agent_id) WHERE pending_agent_id IS NOT NULL"),
     ("idx_leads_original", "(original_lead_id) WHERE original_lead_id IS NOT NULL"),
+    ("idx_leads_visible_at", "(visible_at) WHERE visible_at IS NOT NULL"),
 )
 
 # Above this many campaigns a page query falls back to one IN-list query (and a sort).
 _MERGE_MAX_CAMPAIGNS = 32
-
-# The search result columns; _wire_row below indexes into them positionally.
-_SEARCH_SELECT = (
-    "SELECT lead_id, extern_id, campaign_id, list_id, lead_phone, lead_state, lead_timezone,"
-    " lead_passes, max_passes, next_dial_time, last_pass_dts, last_pass_disposition,"
-    " agent_disposition, suppressed, loaded_dts, first_name, mid_name, last_name, address1,"
-    " address2, city, state, zip, email, aux_data1, aux_data2, aux_data3, aux_data4,"
-    " aux_data5, caller_id, pending_agent_id, original_lead_id FROM leads"
-)
 
 
 def _locked(fn: Callable[P, R]) -> Callable[P, R]:
@@ -292,33 +275,7 @@ class _Meta:
         for cid, (_, _, acc) in self.campaigns.items():
             by_account.setdefault(acc, set()).add(cid)
         self.account_campaigns = {acc: frozenset(ids) for acc, ids in by_account.items()}
-
-
-class _LoadRequest(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-    description: str | None = None
-    list_state: Literal[
-        "ACTIVE",
-        "PAUSED",
-        "PENDING_DNC",
-        "LOADING",
-        "DELETED",
-        "READY",
-        "CALLBACKS",
-        "CALLBACKS_AGENT",
-        "DUPLICATES_NOT_MERGED",
-        "DUPLICATES_NOT_MOVED",
-        "ARCHIVED",
-    ] = "ACTIVE"
-    dial_priority: Literal["IMMEDIATE", "NORMAL"] = "NORMAL"
-    duplicate_handling: Literal["RETAIN_ALL", "REMOVE_ALL_EXISTING", "REMOVE_FROM_LIST"] = (
-        "RETAIN_ALL"
-    )
-    time_zone_option: Literal["NPA_NXX", "ZIPCODE", "EXPLICIT", "COUNTRY", "NOT_APPLICABLE"] = (
-        "NOT_APPLICABLE"
-    )
-    upload_leads: list[Any] = Field(default_factory=list)
+        self.agents: dict[int, str] = dict(conn.execute("SELECT agent_id, agent_name FROM agents"))
 
 
 class _LeadUpdate(BaseModel):
@@ -368,8 +325,9 @@ class _LeadUpdate(BaseModel):
 
     @field_validator("lead_state")
     @classmethod
-    def _state(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_lead_state(value)
+    def _state(cls, value: str | None, info: ValidationInfo) -> str | None:
+        lenient = info.context.get("lenient", True) if isinstance(info.context, dict) else True
+        return None if value is None else normalize_lead_state(value, lenient)
 
     @field_validator("lead_timezone", "state")
     @classmethod
@@ -382,30 +340,14 @@ class _LeadUpdate(BaseModel):
         return None if value in (None, "") else parse_wire_date(value, "nextDialTime")
 
 
-# Wire name in an uploaded CampaignLead -> lead column (string-valued fields).
-_LOAD_STRING_FIELDS: tuple[tuple[str, str], ...] = (
-    ("firstName", "first_name"),
-    ("midName", "mid_name"),
-    ("lastName", "last_name"),
-    ("address1", "address1"),
-    ("address2", "address2"),
-    ("city", "city"),
-    ("zip", "zip"),
-    ("email", "email"),
-    ("auxData1", "aux_data1"),
-    ("auxData2", "aux_data2"),
-    ("auxData3", "aux_data3"),
-    ("auxData4", "aux_data4"),
-    ("auxData5", "aux_data5"),
-    ("callerId", "caller_id"),
+#: What a full (PUT) update gives a field it does not pass, besides null: a new lead's value.
+_PUT_DEFAULTS: tuple[str, ...] = (
+    "lead_state",
+    "lead_passes",
+    "max_passes",
+    "next_dial_time",
+    "suppressed",
 )
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _chunks(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
@@ -434,10 +376,22 @@ class SandboxStore:
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: index builds stay in RAM
         self._conn.executescript(_SCHEMA)
+        self._migrate()
         self._create_lead_indexes()
         self._reset_counters()
+        # Latest visible_at ever written (epoch ms): while the clock is before it, some lead
+        # may still be hidden and dialect searches must filter; after it, none can be.
+        self._hidden_until = self._conn.execute(
+            "SELECT coalesce(max(visible_at), 0) FROM leads"
+        ).fetchone()[0]
 
     # ------------------------------------------------------------------ plumbing
+
+    def _migrate(self) -> None:
+        # A database file made before a column existed: CREATE TABLE IF NOT EXISTS skips it.
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(leads)")}
+        if "visible_at" not in columns:
+            self._conn.execute("ALTER TABLE leads ADD COLUMN visible_at INTEGER")
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -501,12 +455,14 @@ class SandboxStore:
                 "campaign_dispositions",
                 "campaigns",
                 "dial_groups",
+                "agents",
                 "accounts",
             ):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM sqlite_sequence")
         self._invalidate_meta()
         self._reset_counters()
+        self._hidden_until = 0
 
     @_locked
     def close(self) -> None:
@@ -522,6 +478,16 @@ class SandboxStore:
                 (str(account_id), name, str(main_account_id)),
             )
         return str(account_id)
+
+    @_locked
+    def add_agents(self, names: dict[int, str]) -> None:
+        """Name agents (``pendingAgentName`` of the leads reserved for them); replaces names."""
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO agents (agent_id, agent_name) VALUES (?,?)",
+                list(names.items()),
+            )
+        self._invalidate_meta()
 
     @_locked
     def add_dial_group(
@@ -558,7 +524,7 @@ class SandboxStore:
             "SELECT account_id FROM dial_groups WHERE dial_group_id = ?", (dial_group_id,)
         ).fetchone()
         if row is None:
-            raise NotFound("DIAL_GROUP_NOT_FOUND", f"Dial group {dial_group_id} not found")
+            raise NotFound(f"Dial group {dial_group_id} not found")
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT INTO campaigns (campaign_id, account_id, dial_group_id, campaign_name,"
@@ -596,7 +562,7 @@ class SandboxStore:
         list_id: int | None = None,
     ) -> int:
         if self._campaign(campaign_id) is None:
-            raise NotFound("CAMPAIGN_NOT_FOUND", f"Campaign {campaign_id} not found")
+            raise NotFound(f"Campaign {campaign_id} not found")
         with self._tx():
             new_id = self._insert_list(
                 campaign_id,
@@ -643,7 +609,7 @@ class SandboxStore:
             "SELECT account_id, max_passes FROM campaigns WHERE campaign_id = ?", (campaign_id,)
         ).fetchone()
         if camp is None:
-            raise NotFound("CAMPAIGN_NOT_FOUND", f"Campaign {campaign_id} not found")
+            raise NotFound(f"Campaign {campaign_id} not found")
         now = self.now_ms()
         return {
             "account_id": camp[0],
@@ -669,7 +635,7 @@ class SandboxStore:
             for row in rows:
                 unknown = set(row) - set(LEAD_COLUMNS)
                 if unknown:
-                    raise BadRequest("INVALID_LEAD", f"unknown lead columns: {sorted(unknown)}")
+                    raise BadRequest(INVALID_PARAM, f"unknown lead columns: {sorted(unknown)}")
                 cid = row["campaign_id"]
                 if cid not in defaults_by_campaign:
                     defaults_by_campaign[cid] = self._lead_defaults(cid)
@@ -679,7 +645,7 @@ class SandboxStore:
                 try:
                     values["lead_state"] = normalize_lead_state(values["lead_state"])
                 except ValueError as exc:
-                    raise BadRequest("INVALID_LEAD", str(exc)) from None
+                    raise BadRequest(INVALID_PARAM, str(exc)) from None
                 values["suppressed"] = int(bool(values["suppressed"]))
                 cols = [c for c in LEAD_COLUMNS if c in values]
                 cur = conn.execute(
@@ -724,7 +690,7 @@ class SandboxStore:
 
     @_locked
     def get_lead(self, lead_id: int) -> dict[str, Any] | None:
-        row = self._conn.execute(_SEARCH_SELECT + " WHERE lead_id = ?", (lead_id,)).fetchone()
+        row = self._conn.execute(SEARCH_SELECT + " WHERE lead_id = ?", (lead_id,)).fetchone()
         return None if row is None else self._wire_rows([row])[0]
 
     # ------------------------------------------------------------------ discovery
@@ -739,7 +705,7 @@ class SandboxStore:
             "SELECT 1 FROM accounts WHERE account_id = ?", (str(account_id),)
         ).fetchone()
         if row is None:
-            raise NotFound("ACCOUNT_NOT_FOUND", f"Account {account_id} not found")
+            raise NotFound(f"Account {account_id} not found")
 
     def _require_dial_group(self, account_id: str, dial_group_id: int) -> None:
         self.require_account(account_id)
@@ -749,7 +715,6 @@ class SandboxStore:
         ).fetchone()
         if row is None:
             raise NotFound(
-                "DIAL_GROUP_NOT_FOUND",
                 f"Dial group {dial_group_id} not found in account {account_id}",
             )
 
@@ -760,7 +725,6 @@ class SandboxStore:
         info = self._campaign(campaign_id)
         if info is None or info[1] != dial_group_id:
             raise NotFound(
-                "CAMPAIGN_NOT_FOUND",
                 f"Campaign {campaign_id} not found in dial group {dial_group_id}",
             )
 
@@ -870,83 +834,56 @@ class SandboxStore:
 
     # ------------------------------------------------------------------ search
 
-    def _compile(self, account_id: str, criteria: Any) -> CompiledCriteria:
-        parsed = parse_criteria(criteria)
+    def _compile(
+        self, account_id: str, criteria: Any, dialect: Dialect, hide_invisible: bool = False
+    ) -> CompiledCriteria:
+        parsed = parse_criteria(criteria, lenient=dialect.lenient_inputs)
         campaigns = self._meta().account_campaigns.get(str(account_id), frozenset())
-        return compile_criteria(parsed, str(account_id), campaigns)
+        now = self.now_ms()
+        visible = now if hide_invisible and now < self._hidden_until else None
+        return compile_criteria(
+            parsed, str(account_id), campaigns, dialect.campaign_id_criterion, visible
+        )
 
-    def _wire_rows(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    def _wire_rows(
+        self, rows: list[tuple[Any, ...]], dialect: Dialect = GROUND_TRUTH
+    ) -> list[dict[str, Any]]:
         meta = self._meta()
-        campaigns = meta.campaigns
-        list_desc = meta.list_desc
-        fmt = format_wire_date
-        out = []
-        for r in rows:
-            camp = campaigns.get(r[2])
-            out.append(
-                {
-                    "leadId": r[0],
-                    "externId": r[1],
-                    "campaignId": r[2],
-                    "campaignName": camp[0] if camp else None,
-                    "dialGroupId": camp[1] if camp else None,
-                    "listId": r[3],
-                    "listDesc": list_desc.get(r[3]),
-                    "leadPhone": r[4],
-                    "leadState": r[5],
-                    "leadTimezone": r[6],
-                    "leadPasses": r[7],
-                    "maxPasses": r[8],
-                    "nextDialTime": None if r[9] is None else fmt(r[9]),
-                    "lastPassDts": None if r[10] is None else fmt(r[10]),
-                    "lastPassDisposition": r[11],
-                    "agentDispostion": r[12],  # sic: the spec's spelling
-                    "suppressed": bool(r[13]),
-                    "loadedDts": None if r[14] is None else fmt(r[14]),
-                    "firstName": r[15],
-                    "midName": r[16],
-                    "lastName": r[17],
-                    "address1": r[18],
-                    "address2": r[19],
-                    "city": r[20],
-                    "state": r[21],
-                    "zip": r[22],
-                    "email": r[23],
-                    "auxData1": r[24],
-                    "auxData2": r[25],
-                    "auxData3": r[26],
-                    "auxData4": r[27],
-                    "auxData5": r[28],
-                    "callerId": r[29],
-                    "pendingAgentId": r[30],
-                    "originalLeadId": r[31],
-                }
-            )
-        return out
+        return wire_rows(
+            rows, meta.campaigns, meta.list_desc, meta.agents, dialect.legacy_row_fields
+        )
 
     def _select_wire(
-        self, compiled: CompiledCriteria, limit: int = -1, offset: int = 0
+        self, compiled: CompiledCriteria, dialect: Dialect, limit: int = -1, offset: int = 0
     ) -> list[dict[str, Any]]:
         if compiled.matches_nothing:
             return []
         rows = self._conn.execute(
-            f"{_SEARCH_SELECT} WHERE {compiled.where} ORDER BY lead_id LIMIT ? OFFSET ?",
+            f"{SEARCH_SELECT} WHERE {compiled.where} ORDER BY lead_id LIMIT ? OFFSET ?",
             (*compiled.params, limit, offset),
         ).fetchall()
-        return self._wire_rows(rows)
+        return self._wire_rows(rows, dialect)
 
     @_locked
     def search(
-        self, account_id: str, criteria: dict[str, Any] | None, offset: int, limit: int
+        self,
+        account_id: str,
+        criteria: dict[str, Any] | None,
+        offset: int,
+        limit: int,
+        dialect: Dialect | None = None,
     ) -> list[dict[str, Any]]:
         """One page of matching leads, ordered by leadId (stable paging).
 
         Semantically ``ORDER BY leadId LIMIT limit OFFSET offset``. When the previous page of
         the same criteria ended exactly at ``offset`` and nothing was written since, the page
         is fetched by seeking past that page's last leadId, which yields the same rows.
+        With a ``dialect`` (the HTTP API): its criteria reading and row shape, and leads
+        still hidden by its visibility delay are left out; without: the ground truth.
         """
         self.require_account(account_id)
-        compiled = self._compile(account_id, criteria)
+        view = dialect if dialect is not None else GROUND_TRUTH
+        compiled = self._compile(account_id, criteria, view, hide_invisible=dialect is not None)
         offset = max(0, offset)
         if limit <= 0 or compiled.matches_nothing:
             return []
@@ -962,13 +899,15 @@ class SandboxStore:
                 marks = self._page_marks.setdefault(key, {})
             if len(marks) < 100_000:
                 marks[offset + len(rows)] = rows[-1][0]
-        return self._wire_rows(rows)
+        return self._wire_rows(rows, view)
 
     @staticmethod
     def _page_query(
         compiled: CompiledCriteria, limit: int, offset: int, after: int | None
     ) -> tuple[str, tuple[Any, ...]]:
         """SQL for one page; ``after`` (a previous page's last leadId) replaces the OFFSET."""
+        seek_params: tuple[Any, ...]
+        window_params: tuple[Any, ...]
         if after is None:
             seek, seek_params = "", ()
             window, window_params = "LIMIT ? OFFSET ?", (limit, offset)
@@ -986,22 +925,27 @@ class SandboxStore:
             for cid in campaigns:
                 params += (cid, *compiled.rest_params, *seek_params)
             sql = (
-                f"{_SEARCH_SELECT} WHERE lead_id IN ({branches} ORDER BY 1 {window})"
+                f"{SEARCH_SELECT} WHERE lead_id IN ({branches} ORDER BY 1 {window})"
                 " ORDER BY lead_id"
             )
             return sql, (*params, *window_params)
-        sql = f"{_SEARCH_SELECT} WHERE {compiled.where}{seek} ORDER BY lead_id {window}"
+        sql = f"{SEARCH_SELECT} WHERE {compiled.where}{seek} ORDER BY lead_id {window}"
         return sql, (*compiled.params, *seek_params, *window_params)
 
     @_locked
-    def count(self, account_id: str, criteria: dict[str, Any] | None) -> int:
+    def count(
+        self, account_id: str, criteria: dict[str, Any] | None, dialect: Dialect | None = None
+    ) -> int:
+        """How many leads match (``count=true``); ``dialect`` as in :meth:`search`."""
         self.require_account(account_id)
-        compiled = self._compile(account_id, criteria)
+        view = dialect if dialect is not None else GROUND_TRUTH
+        compiled = self._compile(account_id, criteria, view, hide_invisible=dialect is not None)
         if compiled.matches_nothing:
             return 0
-        return self._conn.execute(
+        row = self._conn.execute(
             f"SELECT count(*) FROM leads WHERE {compiled.where}", compiled.params
-        ).fetchone()[0]
+        ).fetchone()
+        return int(row[0])
 
     # ------------------------------------------------------------------ actions
 
@@ -1012,12 +956,21 @@ class SandboxStore:
         action: str,
         criteria: dict[str, Any] | None,
         param_map: dict[str, Any] | None,
+        dialect: Dialect | None = None,
     ) -> dict[str, Any]:
-        """Run one lead action in one transaction and return its ``LeadActionResult``."""
+        """Run one lead action in one transaction and return its ``LeadActionResult``.
+
+        ``dialect`` decides how the criteria and the paramMap are read and which reading of
+        the open questions applies; without one the spec's readings apply, with the ground
+        truth's criteria (``campaignId`` scopes). Actions always see every lead: the
+        visibility delay only hides leads from searches and counts.
+        """
         self.require_account(account_id)
-        request = _actions.prepare(action, param_map)  # 400s happen before any write
-        compiled = self._compile(account_id, criteria)
+        view = dialect if dialect is not None else GROUND_TRUTH
+        request = _actions.prepare(action, param_map, view)  # 400s happen before any write
+        compiled = self._compile(account_id, criteria, view)
         now = self.now_ms()
+        delay_ms = int(view.visibility_delay_seconds * 1000)
         with self._tx() as conn:
             ctx = _actions.ActionContext(
                 conn=conn,
@@ -1029,8 +982,12 @@ class SandboxStore:
                 matches_nothing=compiled.matches_nothing,
                 criteria=criteria or {},
                 campaign_ids=compiled.campaign_ids,
+                dialect=view,
+                visible_at=now + delay_ms if delay_ms > 0 else None,
             )
             outcome = _actions.execute(ctx, request)
+        if ctx.visible_at is not None:
+            self._hidden_until = max(self._hidden_until, ctx.visible_at)
         self._writes += 1
         self._actions_by_type[action] = self._actions_by_type.get(action, 0) + 1
         self._leads_written += outcome.rows_written
@@ -1060,29 +1017,45 @@ class SandboxStore:
             return self._insert_list(campaign_id, desc, "ACTIVE", 1, 0, 0, now_ms)
 
     @_locked
-    def wire_rows(self, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-        return self._select_wire(CompiledCriteria(where, tuple(params)))
+    def wire_rows(
+        self, where: str, params: Sequence[Any], dialect: Dialect
+    ) -> list[dict[str, Any]]:
+        return self._select_wire(CompiledCriteria(where, tuple(params)), dialect)
 
     # ------------------------------------------------------------------ direct load
 
     @_locked
-    def load_leads(self, account_id: str, campaign_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        """Direct lead load (contract section 6); a load nobody passes is a normal failure body."""
+    def load_leads(
+        self,
+        account_id: str,
+        campaign_id: int,
+        body: dict[str, Any],
+        dialect: Dialect | None = None,
+    ) -> dict[str, Any]:
+        """Direct lead load (contract section 6, ``loader.py``): a failed load is a 200 body.
+
+        ``dialect``: its visibility delay hides the new leads from searches for a while, and
+        without lenient inputs a blank ``description`` fails the load (the list needs a name).
+        """
         self.require_account(account_id)
+        view = dialect if dialect is not None else GROUND_TRUTH
         camp = self._campaign(campaign_id)
         if camp is None or camp[2] != str(account_id):
-            raise NotFound(
-                "CAMPAIGN_NOT_FOUND", f"Campaign {campaign_id} not found in account {account_id}"
-            )
+            raise NotFound(f"Campaign {campaign_id} not found in account {account_id}")
         if not isinstance(body, dict):
-            raise BadRequest("INVALID_REQUEST", "The lead load body must be a JSON object")
+            raise BadRequest(INVALID_REQUEST, "The lead load body must be a JSON object")
         try:
-            req = _LoadRequest.model_validate(body)
+            req = _loader.LoadRequest.model_validate(body)
         except ValidationError as exc:
             detail = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
-            raise BadRequest("INVALID_REQUEST", f"Invalid lead load request: {detail}") from None
+            raise BadRequest(INVALID_PARAM, f"Invalid lead load request: {detail}") from None
+
+        if not view.lenient_inputs and _loader.text(req.description) is None:
+            self._writes += 1
+            self._loads += 1
+            return _loader.failed_result(req, "GENERAL_FAILURE", 0, [])
 
         now = self.now_ms()
         defaults = self._lead_defaults(campaign_id)
@@ -1090,40 +1063,22 @@ class SandboxStore:
         rejected: list[dict[str, Any]] = []
         failed_agents = 0
         for raw in req.upload_leads:
-            lead, problem, bad_agent = self._validate_upload(raw, defaults, req, now)
+            lead, problem, bad_agent = _loader.validate_upload(raw, defaults, req, now)
             if lead is None:
-                row_data = (
-                    [("" if v is None else str(v)) for v in raw.values()]
-                    if isinstance(raw, dict)
-                    else [str(raw)]
-                )
-                rejected.append({"message": problem, "rowData": row_data})
+                rejected.append(_loader.rejected_row(raw, problem))
             else:
                 accepted.append(lead)
                 failed_agents += bad_agent
-
-        supplied = len(req.upload_leads)
-        result: dict[str, Any] = {
-            "leadsSupplied": supplied,
-            "leadsAccepted": len(accepted),
-            "leadsInserted": 0,
-            "leadsConverted": 0,
-            "dncReturnedCount": 0,
-            "deletedCount": 0,
-            "hasDeletedLeads": False,
-            "failedAgentAssignment": failed_agents,
-            "listState": None,
-            "timeZoneOption": req.time_zone_option,
-            "processingStatus": "NO_LEADS_PASSED_VALIDATION",
-            "processingResult": "FAILED",
-            "message": f"No leads passed validation ({len(rejected)} of {supplied} rejected)",
-            "rejectedRows": rejected,
-        }
+        n_accepted = len(accepted)
         if not accepted:
             self._writes += 1
             self._loads += 1
-            return result
+            return _loader.failed_result(
+                req, "NO_LEADS_PASSED_VALIDATION", 0, rejected, failed_agents
+            )
 
+        delay_ms = int(view.visibility_delay_seconds * 1000)
+        visible_at = now + delay_ms if delay_ms > 0 else None
         with self._tx() as conn:
             phones = sorted({lead["lead_phone"] for lead in accepted})
             deleted = 0
@@ -1153,76 +1108,23 @@ class SandboxStore:
                 req.description,
                 req.list_state,
                 10 if req.dial_priority == "IMMEDIATE" else 1,
-                supplied,
-                result["leadsAccepted"],
+                len(req.upload_leads),
+                n_accepted,
                 now,
             )
-            cols = LEAD_COLUMNS[1:]  # lead_id comes from AUTOINCREMENT
+            cols = (*LEAD_COLUMNS[1:], "visible_at")  # lead_id comes from AUTOINCREMENT
+            extra = {"list_id": list_id, "visible_at": visible_at}
             conn.executemany(
                 f"INSERT INTO leads ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
-                [tuple({**lead, "list_id": list_id}.get(c) for c in cols) for lead in accepted],
+                [tuple({**lead, **extra}.get(c) for c in cols) for lead in accepted],
             )
+        if visible_at is not None:
+            self._hidden_until = max(self._hidden_until, visible_at)
         self._writes += 1
         self._loads += 1
         self._leads_written += len(accepted) + deleted
         self._leads_loaded += len(accepted)
-        result.update(
-            leadsInserted=len(accepted),
-            deletedCount=deleted,
-            hasDeletedLeads=deleted > 0,
-            listState=req.list_state,
-            processingStatus="DEFAULT_NOT_A_FAILURE",
-            processingResult="OK",
-            message=f"{len(accepted)} of {supplied} leads inserted",
-        )
-        return result
-
-    @staticmethod
-    def _validate_upload(
-        raw: Any, defaults: dict[str, Any], req: _LoadRequest, now: int
-    ) -> tuple[dict[str, Any] | None, str, int]:
-        """(lead columns, "", bad agent 0/1) for a valid upload row, else (None, reason, 0)."""
-        if not isinstance(raw, dict):
-            return None, "Lead is not a JSON object", 0
-        extern_id = _text(raw.get("externId"))
-        if extern_id is None:
-            return None, "Missing required field externId", 0
-        phone_raw = _text(raw.get("leadPhone")) or _text(raw.get("leadPhoneE164"))
-        if phone_raw is None:
-            return None, "Missing required field leadPhone", 0
-        phone = normalize_phone(phone_raw)
-        if len(phone) < 10:
-            return None, f"Invalid leadPhone {phone_raw!r}: at least 10 digits required", 0
-        lead: dict[str, Any] = {
-            **defaults,
-            "extern_id": extern_id,
-            "lead_phone": phone,
-            "next_dial_time": now,
-            "loaded_dts": now,
-        }
-        for wire, column in _LOAD_STRING_FIELDS:
-            lead[column] = _text(raw.get(wire))
-        state = _text(raw.get("state"))
-        lead["state"] = state.upper() if state else None
-        max_passes = raw.get("maxPasses")
-        if max_passes not in (None, ""):
-            try:
-                lead["max_passes"] = int(max_passes)
-            except (TypeError, ValueError):
-                return None, f"Invalid maxPasses {max_passes!r}", 0
-        lead["suppressed"] = 1 if raw.get("suppressed") in (True, "true", "TRUE", 1) else 0
-        zone = _text(raw.get("leadTimezone"))
-        if zone is None and req.time_zone_option != "EXPLICIT" and lead["state"]:
-            zone = STATE_TIMEZONES.get(lead["state"])
-        lead["lead_timezone"] = zone.upper() if zone else None
-        bad_agent = 0
-        agent = _text(raw.get("reserveAgent"))
-        if agent is not None:
-            if agent.isdigit() and int(agent) > 0:
-                lead["pending_agent_id"] = int(agent)
-            else:
-                bad_agent = 1
-        return lead, "", bad_agent
+        return _loader.ok_result(req, n_accepted, len(accepted), deleted, rejected, failed_agents)
 
     # ------------------------------------------------------------------ single-lead update
 
@@ -1233,31 +1135,65 @@ class SandboxStore:
         lead_id: int,
         fields: dict[str, Any],
         campaign_id: int | None = None,
+        dialect: Dialect | None = None,
+        method: Literal["PATCH", "PUT"] = "PATCH",
     ) -> dict[str, Any]:
-        """PATCH/PUT ``campaignLeads/{leadId}``: update only the fields passed; wire row back.
+        """PATCH/PUT ``campaignLeads/{leadId}``; returns the lead as a search row.
 
-        Decisions: ``null`` means "not passed" (partial update), read-only fields (``leadId``,
-        ``campaignId``, ...) are ignored, a given ``campaign_id`` must be the lead's campaign
-        (else 404, like an unknown lead). Counts as one write.
+        Per the spec both take a required ``campaignId`` query parameter (it must be the
+        lead's campaign, else 404 like an unknown lead); PATCH updates "only those fields
+        passed in", PUT updates "entire lead including fields not passed in": every
+        updatable field it does not pass gets a new lead's value (strings null, READY, 0
+        passes, the campaign's maxPasses, next dial now, not suppressed), and ``externId``
+        and ``leadPhone`` are required. With lenient inputs (and in the ground truth)
+        ``campaignId`` is optional and PUT is a partial update like PATCH. ``null`` means
+        "not passed"; read-only fields (``leadId``, dispositions, ...) are ignored. Counts
+        as one write.
         """
         self.require_account(account_id)
+        view = dialect if dialect is not None else GROUND_TRUTH
         if not isinstance(fields, dict):
-            raise BadRequest("INVALID_REQUEST", "The lead body must be a JSON object")
+            raise BadRequest(INVALID_REQUEST, "The lead body must be a JSON object")
+        if campaign_id is None and not view.lenient_inputs:
+            raise BadRequest(
+                MISSING_PARAM,
+                "Required request parameter 'campaignId' is not present",
+                "campaignId (query parameter, integer)",
+            )
         try:
-            update = _LeadUpdate.model_validate(fields)
+            update = _LeadUpdate.model_validate(fields, context={"lenient": view.lenient_inputs})
         except ValidationError as exc:
             detail = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
                 for e in exc.errors()
             )
-            raise BadRequest("INVALID_REQUEST", f"Invalid lead: {detail}") from None
+            raise BadRequest(INVALID_PARAM, f"Invalid lead: {detail}") from None
         row = self._conn.execute(
             "SELECT campaign_id FROM leads WHERE lead_id = ? AND account_id = ?",
             (lead_id, str(account_id)),
         ).fetchone()
         if row is None or (campaign_id is not None and row[0] != campaign_id):
-            raise NotFound("LEAD_NOT_FOUND", f"Lead {lead_id} not found")
+            raise NotFound(f"Lead {lead_id} not found")
         values = update.model_dump(exclude_none=True)  # field names are the column names
+        if method == "PUT" and not view.lenient_inputs:
+            missing = [
+                w
+                for w, c in (("externId", "extern_id"), ("leadPhone", "lead_phone"))
+                if c not in values
+            ]
+            if missing:
+                raise BadRequest(
+                    MISSING_PARAM,
+                    f"PUT replaces the whole lead: {' and '.join(missing)} required",
+                    ", ".join(missing),
+                )
+            defaults = self._lead_defaults(row[0])
+            values = {
+                **{name: None for name in _LeadUpdate.model_fields},
+                **{k: defaults[k] for k in _PUT_DEFAULTS},
+                **values,
+            }
+            values["suppressed"] = int(bool(values["suppressed"]))
         changed = 0
         with self._tx() as conn:
             if values:
@@ -1267,9 +1203,8 @@ class SandboxStore:
                 ).rowcount
         self._writes += 1
         self._leads_written += changed
-        lead = self.get_lead(lead_id)
-        assert lead is not None
-        return lead
+        lead = self._select_wire(CompiledCriteria("leads.lead_id = ?", (lead_id,)), view)
+        return lead[0]
 
     # ------------------------------------------------------------------ observability
 

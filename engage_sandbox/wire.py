@@ -6,6 +6,8 @@ import json
 import time
 from typing import Any
 
+from .errors import check_code
+
 try:  # orjson is much faster on 1000-row lead pages; plain json keeps the sandbox dependency-free
     import orjson
 
@@ -38,7 +40,7 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.error_code = error_code
+        self.error_code = check_code(error_code)
         self.message = message
         self.details = details
         self.headers = headers or {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -48,11 +48,22 @@ from .models import (
     ListNode,
     SearchCriteria,
 )
-from .paging import LeadSearch
+from .paging import PROBE, PageTally, decide_page_base
 from .settings import EngageSettings
 from .transport import Transport
 
 API = "/voice/api/v1/admin"
+#: Rows asked per page of a discovery listing: more than any account holds, so one page
+#: (and one confirming page) is the usual cost, whatever the service's default page size.
+LISTING_ROWS = 1000
+
+# The page base found per host: probed once per process, shared by every client to it.
+_page_bases: dict[str, int] = {}
+
+
+def forget_page_bases() -> None:
+    """Forget every probed page base (tests that switch a sandbox's base)."""
+    _page_bases.clear()
 
 
 class CampaignRef(BaseModel):
@@ -95,9 +106,7 @@ def resolve_name(kind: str, name: str, items: Sequence[T], key: Callable[[T], st
     names = sorted({key(item) for item in items})
     close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
     lowered = {_norm(n): n for n in names}
-    close += [
-        lowered[n] for n in lowered if _norm(name) in n and lowered[n] not in close
-    ][:5]
+    close += [lowered[n] for n in lowered if _norm(name) in n and lowered[n] not in close][:5]
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownNameError(
         f"no {kind} named {name!r}{hint}", kind=kind, name=name, candidates=close
@@ -116,6 +125,10 @@ def _parse_count(body: Any) -> int:
             if isinstance(body.get(key), int):
                 return int(body[key])
     raise EngageError(f"unexpected count response {str(body)[:100]!r}")
+
+
+async def _keys(rows: Awaitable[Sequence[T]], key: Callable[[T], int]) -> list[int]:
+    return [key(item) for item in await rows]
 
 
 def _written_body(model: type[M], response: httpx.Response, request_uri: str) -> M:
@@ -144,6 +157,7 @@ class EngageClient:
         self.settings = settings or EngageSettings()
         self.auth = auth_for(self.settings)
         self.transport = transport or Transport(self.settings, self.auth, http)
+        self._probe_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"EngageClient(host={self.settings.host!r}, auth={self.settings.auth_mode})"
@@ -160,9 +174,7 @@ class EngageClient:
     def _account(self, account_id: str | None) -> str:
         account = account_id or self.settings.account_id
         if not account:
-            raise ConfigurationError(
-                "no account id: pass account_id or set ENGAGE_ACCOUNT_ID"
-            )
+            raise ConfigurationError("no account id: pass account_id or set ENGAGE_ACCOUNT_ID")
         return str(account)
 
     async def _get(
@@ -177,22 +189,89 @@ class EngageClient:
         body = await self._get(f"{API}/accounts")
         return [Account.model_validate(item) for item in body]
 
+    async def _listing(
+        self, path: str, account: str, model: type[M], key: Callable[[M], int]
+    ) -> list[M]:
+        """Every row of a paged discovery listing (`page`, `maxRows` in the spec; the
+        service's default page size is undocumented, so it is never relied on)."""
+
+        async def fetch(page: int, rows: int) -> list[M]:
+            body = await self._get(path, account, {"page": page, "maxRows": rows})
+            return [model.model_validate(item) for item in body]
+
+        base = await self._page_base(lambda page, rows: _keys(fetch(page, rows), key))
+        if base is None:  # nothing to page, or an endpoint that does not page: one plain read
+            body = await self._get(path, account)
+            return [model.model_validate(item) for item in body]
+        tally = PageTally(page_base=base, page_size=LISTING_ROWS, what=path.rsplit("/", 1)[-1])
+        found: list[M] = []
+        seen: set[int] = set()
+        while True:
+            page = await fetch(tally.page, LISTING_ROWS)
+            if tally.pages == 0 and not page and await self._get(path, account):
+                # A first page empty while the unpaged listing is not: the base is wrong
+                # (a base set by hand), and an empty listing would hide every name in it.
+                raise tally.mismatch(f"page {tally.page} is empty, the unpaged listing is not")
+            more = tally.tell([key(item) for item in page])
+            for item in page:
+                if key(item) not in seen:  # a page the service repeated whole adds nothing
+                    seen.add(key(item))
+                    found.append(item)
+            if not more:
+                return found
+
+    async def _page_base(
+        self, fetch_keys: Callable[[int, int], Awaitable[list[int]]]
+    ) -> int | None:
+        """The page base: the setting, else the one probed for this host, else a probe now
+        (two tiny pages; see `paging.decide_page_base`). None when the probe saw no row."""
+        if self.settings.page_base is not None:
+            return self.settings.page_base
+        host = self.settings.host
+        async with self._probe_lock:  # concurrent first reads wait for one probe
+            if host not in _page_bases:
+                base = await self._probe_page_base(fetch_keys)
+                if base is None:
+                    return None
+                _page_bases[host] = base
+        return _page_bases[host]
+
+    async def _probe_page_base(
+        self, fetch_keys: Callable[[int, int], Awaitable[list[int]]]
+    ) -> int | None:
+        answers: list[list[int] | None] = []
+        for page, rows in PROBE:
+            try:
+                answers.append(await fetch_keys(page, rows))
+            except EngageError as exc:
+                if exc.status not in (400, 404, 422):
+                    raise
+                answers.append(None)  # a page below the base, refused
+        return decide_page_base(answers[0], answers[1])
+
     async def dial_groups(self, account_id: str | None = None) -> list[DialGroup]:
         account = self._account(account_id)
-        body = await self._get(f"{API}/accounts/{account}/dialGroups", account)
-        return [DialGroup.model_validate(item) for item in body]
+        return await self._listing(
+            f"{API}/accounts/{account}/dialGroups", account, DialGroup, lambda g: g.dial_group_id
+        )
 
     async def dial_groups_with_children(self, account_id: str | None = None) -> list[DialGroup]:
         account = self._account(account_id)
-        body = await self._get(f"{API}/accounts/{account}/dialGroups/withChildren", account)
-        return [DialGroup.model_validate(item) for item in body]
+        return await self._listing(
+            f"{API}/accounts/{account}/dialGroups/withChildren",
+            account,
+            DialGroup,
+            lambda g: g.dial_group_id,
+        )
 
     async def campaigns(self, dial_group_id: int, account_id: str | None = None) -> list[Campaign]:
         account = self._account(account_id)
-        body = await self._get(
-            f"{API}/accounts/{account}/dialGroups/{dial_group_id}/campaigns", account
+        return await self._listing(
+            f"{API}/accounts/{account}/dialGroups/{dial_group_id}/campaigns",
+            account,
+            Campaign,
+            lambda c: c.campaign_id,
         )
-        return [Campaign.model_validate(item) for item in body]
 
     async def lists(
         self, dial_group_id: int, campaign_id: int, account_id: str | None = None
@@ -395,7 +474,6 @@ class EngageClient:
             self,
             criteria,
             self._account(account_id),
-            page_base=self.settings.page_base,
             page_size=page_size or self.settings.page_size,
             verify_count=verify_count,
         )
@@ -431,8 +509,8 @@ class EngageClient:
         result = _written_body(LeadActionResult, response, f"{path} - PUT")
         if not result.success:
             raise ActionFailedError(
-                f"{result.lead_action_type or params.action} failed: "
-                f"{result.error_message or 'success=false without a message'}",
+                f"{result.lead_action_type or params.action} failed (success=false): "
+                f"{result.error_message or 'no errorMessage'}",
                 status=response.status_code,
                 request_uri=f"{path} - PUT",
                 result=result,
@@ -468,3 +546,72 @@ class EngageClient:
         if isinstance(self.auth, OAuthTokenHolder):
             return dict(self.auth.counts)
         return {}
+
+
+class LeadSearch:
+    """An async iterator of the pages (lists of `LeadRow`) of one lead search: the count
+    first, then pages from the page base until the tally holds that many distinct leads.
+    Iterated once; its figures stay for inspection."""
+
+    def __init__(
+        self,
+        client: EngageClient,
+        criteria: SearchCriteria,
+        account_id: str,
+        *,
+        page_size: int,
+        verify_count: bool = True,
+    ) -> None:
+        self.client = client
+        self.criteria = criteria
+        self.account_id = account_id
+        self.page_size = page_size
+        self.verify_count = verify_count
+        self.tally: PageTally | None = None
+        self.expected: int | None = None
+        self._started = False
+
+    @property
+    def pages(self) -> int:
+        return self.tally.pages if self.tally else 0
+
+    @property
+    def received(self) -> int:
+        return self.tally.received if self.tally else 0
+
+    def __aiter__(self) -> AsyncIterator[list[LeadRow]]:
+        if self._started:
+            raise RuntimeError("a LeadSearch can be iterated once; call search_leads again")
+        self._started = True
+        return self._pages()
+
+    async def _page(self, page: int, rows: int) -> list[LeadRow]:
+        return await self.client.search_page(self.criteria, page, rows, self.account_id)
+
+    async def _pages(self) -> AsyncIterator[list[LeadRow]]:
+        if self.verify_count:
+            self.expected = await self.client.count_leads(self.criteria, self.account_id)
+            if self.expected == 0:
+                return
+        base = await self.client._page_base(
+            lambda page, rows: _keys(self._page(page, rows), lambda r: r.lead_id)
+        )
+        tally = self.tally = PageTally(
+            page_base=base or 0, page_size=self.page_size, expected=self.expected
+        )
+        while base is not None and tally.wanted():
+            rows = await self._page(tally.page, self.page_size)
+            before = tally.received
+            more = tally.tell([row.lead_id for row in rows])
+            if tally.received > before:
+                yield rows
+            del rows  # not kept alive while the caller builds the next page's frame
+            if not more:
+                break
+        tally.check_complete()
+
+    async def collect(self) -> list[LeadRow]:
+        rows: list[LeadRow] = []
+        async for page in self:
+            rows.extend(page)
+        return rows

@@ -657,6 +657,9 @@ class LeadRow(EngageModel):
     aux_data3: str | None = None
     aux_data4: str | None = None
     aux_data5: str | None = None
+    # The spec's row names the reserved agent; it has no pendingAgentId (a search filter
+    # only) and no originalLeadId. Both are still read where a service sends them.
+    pending_agent_name: str | None = None
     pending_agent_id: int | None = None
     original_lead_id: int | None = None
 
@@ -1077,7 +1080,16 @@ class LeadLoadResult(EngageModel):
 
     @property
     def failed(self) -> bool:
+        """Every failure shape the spec or the field reports: `processingResult` other than
+        OK, `processingStatus` other than DEFAULT_NOT_A_FAILURE, no lead read
+        (`leadsSupplied: 0`, as RingCX answers a load it refused, often with a message such
+        as `missing.required.param`), or none of the leads accepted. A load always sends at
+        least one lead, so `leadsSupplied: 0` is never a success."""
+        if self.processing_result and self.processing_result.strip().upper() != "OK":
+            return True
         if self.processing_status and self.processing_status != "DEFAULT_NOT_A_FAILURE":
+            return True
+        if self.leads_supplied == 0:
             return True
         return self.leads_accepted == 0 and (self.leads_supplied or 0) > 0
 
@@ -1089,8 +1101,13 @@ class LeadLoadResult(EngageModel):
         parts = []
         if self.processing_status and self.processing_status != "DEFAULT_NOT_A_FAILURE":
             parts.append(f"processingStatus={self.processing_status}")
-        parts += [text for text in (self.processing_result, self.message) if text]
-        if self.leads_supplied is not None:
+        if self.processing_result:
+            parts.append(f"processingResult={self.processing_result}")
+        if self.message:
+            parts.append(self.message)
+        if self.leads_supplied == 0:
+            parts.append("leadsSupplied 0: the service read no lead")
+        elif self.leads_supplied is not None:
             parts.append(f"{self.leads_accepted or 0} of {self.leads_supplied} leads accepted")
         messages = [row.message for row in self.rejected_rows if row.message]
         if messages:

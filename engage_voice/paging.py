@@ -1,95 +1,117 @@
-"""Lead search paging that refuses to return a partial or duplicated result.
+"""Paging state and decisions, apart from the requests: the client drives every paged read
+and tells a `PageTally` about each page; the tally says whether to ask for the next one and
+refuses a result that is partial or repeats itself.
 
-The real service documents neither its page base nor its row cap (contract section 4), so
-the paginator never assumes: it asks `count=true` first, pages from the configured base
-until it holds that many distinct leads (or gets an empty page), and fails loudly when the
-pages and the count disagree.
+RingCX documents neither the page base of these endpoints nor their row caps (contract
+section 4), so nothing here assumes one:
+- the base is decided from two tiny probe pages (`PROBE`, `decide_page_base`) unless a
+  setting gives it, and then remembered per host;
+- a lead search is reconciled against its `count=true` total, and fails loudly
+  (`PagingMismatchError`, naming the likely setting) when the pages do not add up;
+- a listing without a total (dial groups, campaigns) is read until an empty page, a short
+  page, or a page the service repeated whole (it ignores `page`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from .errors import PagingMismatchError
-from .models import LeadRow, SearchCriteria
 
-if TYPE_CHECKING:
-    from .client import EngageClient
+#: The probe: (page, maxRows) of the two requests `decide_page_base` reads, in order.
+PROBE: tuple[tuple[int, int], tuple[int, int]] = ((1, 1), (0, 2))
 
 
-class LeadSearch:
-    """An async iterator of pages (lists of `LeadRow`). Carries its state for inspection."""
+def decide_page_base(page_one: Sequence[int] | None, page_zero: Sequence[int] | None) -> int | None:
+    """The page base, from the keys of page 1 of one row and of page 0 of two rows (None: the
+    service refused that page). None when the probe cannot tell: nothing matched, or the
+    endpoint ignored `maxRows` (it does not page).
+
+    Base 0: page 1 of one row is the second row, so it is the second of page 0's two.
+    Base 1: page 1 of one row is the first row; page 0 is refused, empty, or the first page
+    again. Anything else means the order is not stable and no base can be trusted.
+    """
+    one = list(page_one or [])
+    zero = list(page_zero or [])
+    if len(one) > PROBE[0][1] or len(zero) > PROBE[1][1]:
+        return None  # more rows than asked: this endpoint does not page at all
+    if not zero:
+        return 1 if one else None
+    if not one:
+        return 0  # one row matched, and it sits on page 0
+    if len(zero) >= 2 and one[0] == zero[1]:
+        return 0
+    if one[0] == zero[0]:
+        return 1
+    raise PagingMismatchError(
+        f"cannot tell the page base: page 1 of one row gave {one[0]}, page 0 of two gave "
+        f"{zero}. The service's order is not stable; set ENGAGE_PAGE_BASE (0 or 1).",
+        expected=-1,
+        received=len(zero),
+    )
+
+
+class PageTally:
+    """What one paged read has received. `tell` it each page's keys, in order; it answers
+    whether to ask for the next page (`page` is that page's number)."""
 
     def __init__(
-        self,
-        client: EngageClient,
-        criteria: SearchCriteria,
-        account_id: str,
-        *,
-        page_base: int,
-        page_size: int,
-        verify_count: bool = True,
+        self, *, page_base: int, page_size: int, expected: int | None = None, what: str = "leads"
     ) -> None:
-        self.client = client
-        self.criteria = criteria
-        self.account_id = account_id
         self.page_base = page_base
         self.page_size = page_size
-        self.verify_count = verify_count
-        self.expected: int | None = None
-        self.received = 0
+        self.expected = expected
+        self.what = what
+        self.page = page_base
         self.pages = 0
         self._seen: set[int] = set()
-        self._started = False
+        self._first_length: int | None = None
 
-    def _mismatch(self, what: str) -> PagingMismatchError:
+    @property
+    def received(self) -> int:
+        return len(self._seen)
+
+    def mismatch(self, what: str) -> PagingMismatchError:
         expected = self.expected if self.expected is not None else -1
+        counted = f"count=true said {expected}, " if self.expected is not None else ""
         return PagingMismatchError(
-            f"lead search paging does not add up: {what} (count=true said {expected}, "
-            f"pages gave {self.received} distinct leads over {self.pages} pages of up to "
-            f"{self.page_size}, page base {self.page_base}). Likely causes: ENGAGE_PAGE_BASE "
-            "does not match the service (0 or 1), ENGAGE_PAGE_SIZE exceeds the service's row "
-            "cap, or leads changed while they were being read.",
+            f"{self.what} paging does not add up: {what} ({counted}pages gave {self.received} "
+            f"distinct rows over {self.pages} pages of up to {self.page_size}, page base "
+            f"{self.page_base}). Likely causes: ENGAGE_PAGE_BASE does not match the service "
+            "(0 or 1), ENGAGE_PAGE_SIZE exceeds the service's row cap, or rows changed while "
+            "they were being read.",
             expected=expected,
             received=self.received,
         )
 
-    def __aiter__(self) -> AsyncIterator[list[LeadRow]]:
-        if self._started:
-            raise RuntimeError("a LeadSearch can be iterated once; call search_leads again")
-        self._started = True
-        return self._pages()
+    def wanted(self) -> bool:
+        """Whether a first (or next) page is worth asking for at all."""
+        return self.expected is None or self.received < self.expected
 
-    async def _pages(self) -> AsyncIterator[list[LeadRow]]:
-        if self.verify_count:
-            self.expected = await self.client.count_leads(self.criteria, self.account_id)
-        page = self.page_base
-        while self.expected is None or self.received < self.expected:
-            rows = await self.client.search_page(
-                self.criteria, page, self.page_size, self.account_id
+    def tell(self, keys: Sequence[int]) -> bool:
+        """Record one page; True when the next page should be asked for. Raises on a page
+        that repeats rows of earlier pages (or of itself)."""
+        self.pages += 1
+        if not keys:
+            return False
+        fresh = set(keys) - self._seen
+        if self.expected is None and not fresh:
+            return False  # the service ignores `page` and sent the first page again
+        if len(fresh) < len(keys):
+            raise self.mismatch(
+                f"page {self.page} repeated {len(keys) - len(fresh)} rows (of earlier pages or "
+                "of itself)"
             )
-            self.pages += 1
-            if not rows:
-                break
-            ids = [row.lead_id for row in rows]
-            fresh = set(ids) - self._seen
-            if len(fresh) < len(ids):
-                raise self._mismatch(
-                    f"page {page} repeated {len(ids) - len(fresh)} leads (of earlier pages or "
-                    "of itself)"
-                )
-            self._seen.update(fresh)
-            self.received = len(self._seen)
-            yield rows
-            page += 1
+        self._seen.update(fresh)
+        if self._first_length is None:
+            self._first_length = len(keys)
+        self.page += 1
+        if self.expected is not None:
+            return self.received < self.expected
+        # Without a total, a page shorter than the first is the last one. The first page
+        # itself may be short because of a cap below page_size: one more page tells.
+        return not (self.pages > 1 and len(keys) < self._first_length)
+
+    def check_complete(self) -> None:
         if self.expected is not None and self.received != self.expected:
-            raise self._mismatch(
-                f"got {self.received} leads where {self.expected} were counted"
-            )
-
-    async def collect(self) -> list[LeadRow]:
-        rows: list[LeadRow] = []
-        async for page in self:
-            rows.extend(page)
-        return rows
+            raise self.mismatch(f"got {self.received} rows where {self.expected} were counted")

@@ -91,7 +91,13 @@ class EngageSettings(BaseSettings):
     )
 
     # Contract section 4: the real service documents neither the page base nor the row cap.
-    page_base: int = Field(1, ge=0, le=1)
+    page_base: int | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Page number of the first page (0 or 1). Unset: found by a probe of two "
+        "one-row searches, once per host and process.",
+    )
     page_size: int = Field(1000, ge=1, le=10_000)
 
     connect_timeout: float = Field(10.0, gt=0)

@@ -11,7 +11,8 @@ from engage_voice import EngageSettings
 
 
 def settings_for(server: SandboxServer, **overrides: Any) -> EngageSettings:
-    """Client settings that authenticate against `server` with the JWT chain."""
+    """Client settings that authenticate against `server` with the JWT chain. The page base
+    is left to the client to find, as it must against RingCX."""
     cfg = server.config
     values: dict[str, Any] = {
         "host": server.base_url,
@@ -19,7 +20,6 @@ def settings_for(server: SandboxServer, **overrides: Any) -> EngageSettings:
         "client_id": cfg.client_id,
         "client_secret": cfg.client_secret.get_secret_value(),
         "jwt": cfg.jwt.get_secret_value(),
-        "page_base": cfg.page_base,
         "page_size": cfg.max_rows_cap,
         "rate_limit_scale": cfg.rate_limit_scale,
     }

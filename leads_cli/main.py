@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from contextlib import ExitStack
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from engage_sandbox import SandboxConfig
+from engage_sandbox.dialect import UnknownDialect, dialect_names, get_dialect
 from engage_sandbox.server import serve_forever
 from engage_voice import EngageClient, EngageError, EngageSettings
 
@@ -47,10 +48,24 @@ def sandbox(
     rate_limit_scale: Annotated[
         float, typer.Option(help="Divide every rate-limit window by this.")
     ] = 1.0,
+    dialect: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Reading of what the RingCX docs leave open: {', '.join(dialect_names())} "
+            "(default: SANDBOX_DIALECT, else spec). See engage_sandbox/README.md."
+        ),
+    ] = None,
 ) -> None:
     """Serve the RingCX sandbox until interrupted."""
-    # Options win; SANDBOX_* variables set everything without an option (page base, row
-    # cap, faults at start, ...), e.g. SANDBOX_PAGE_BASE=0 or SANDBOX_FAULTS__RATE_5XX=0.05.
+    # Options win; SANDBOX_* variables set everything without an option (dialect, page
+    # base, faults at start, ...), e.g. SANDBOX_DIALECT=alternate, SANDBOX_PAGE_BASE=1 or
+    # SANDBOX_FAULTS__RATE_5XX=0.05.
+    options: dict[str, Any] = {}
+    if dialect is not None:
+        try:
+            options["dialect"] = get_dialect(dialect)
+        except UnknownDialect as exc:
+            raise typer.BadParameter(str(exc), param_hint="--dialect") from None
     config = SandboxConfig.from_env(
         host=host,
         port=port,
@@ -63,6 +78,7 @@ def sandbox(
         api_token=api_token,
         access_token_ttl_seconds=token_ttl,
         rate_limit_scale=rate_limit_scale,
+        **options,
     )
 
     def ready(url: str) -> None:
@@ -74,7 +90,12 @@ def sandbox(
         console.print(f"  ENGAGE_CLIENT_SECRET={client_secret}")
         console.print(f"  ENGAGE_JWT={jwt}")
         console.print(f"  or ENGAGE_API_TOKEN={api_token}")
-        console.print(f"Admin: {url}/sandbox/stats, API docs: {url}/docs. Ctrl-C stops.")
+        shown = config.dialect
+        console.print(
+            f"Dialect: [bold]{shown.name}[/] (lead search page base {shown.page_base});"
+            f" change it with PUT {url}/sandbox/settings."
+        )
+        console.print(f"Admin: {url}/sandbox/stats, API docs: {url}/sandbox/docs. Ctrl-C stops.")
 
     console.print(f"seeding {leads:,} leads (seed {seed}) into {db} ...")
     serve_forever(config, on_ready=ready)

@@ -96,9 +96,7 @@ def execute_chunk(
     )
     spec = spec_for(params)
     chunk = Chunk(client, plan, journal, index, before, target)
-    phones_before: int | None = None
-    if spec.counts_copies:
-        phones_before = spec.copy_baseline(chunk)
+    copy_before = spec.copy_baseline(chunk) if spec.counts_copies else None
 
     to_send = sorted(before)
     notes: list[str] = []
@@ -112,7 +110,7 @@ def execute_chunk(
         budget = retry_budget_seconds(client.settings)
         while to_send:
             criteria = plan.base_criteria.and_lead_ids(to_send)
-            journal.mark_sent(index, key, to_send, phones_in_target=phones_before)
+            journal.mark_sent(index, key, to_send, target_before=copy_before)
             outcome.attempts += 1
             try:
                 sent = client.lead_action(params, criteria, account)
@@ -177,11 +175,11 @@ def execute_chunk(
                 dialer_refreshed=True if spec.campaign_level else None,
             )
         if verify:
-            phone_counts = None
-            if spec.counts_copies:
-                assert phones_before is not None
-                phone_counts = (phones_before, spec.phones_in_target(chunk))
-            outcome.verifications = spec.verify(chunk, result, phone_counts)
+            outcome.verifications = spec.verify(chunk, result, copy_before)
+            proven = spec.proven_updated(chunk, outcome.verifications)
+            if proven is not None:
+                outcome.updated = proven
+            outcome.created_ids, outcome.marked_ids = chunk.created_ids, chunk.marked_ids
     outcome.finished_at = datetime.now(UTC)
     journal.write_outcome(outcome)
     return outcome

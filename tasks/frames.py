@@ -90,6 +90,7 @@ LEAD_COLUMNS: dict[str, str] = {
     "auxData3": "str",
     "auxData4": "str",
     "auxData5": "str",
+    "pendingAgentName": "str",
     "pendingAgentId": "int",
     "originalLeadId": "int",
 }

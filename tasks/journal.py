@@ -50,6 +50,7 @@ PLAN, BASELINE, TARGETS, DESTINATION, REPORT = (
     "destination.json",
     "report.json",
 )
+ROW_FIELDS = "fields.json"  # per chunk: the fields the service's rows carried (contract 8)
 
 
 class RunKeyConflictError(RunRefused, ValueError):
@@ -208,7 +209,19 @@ class RunJournal:
         name = self._chunk(index, "before.parquet")
         if self.store.has(self.run_key, name):
             return False
+        # A null in a before-image must be told from a field the service did not send (a
+        # service may leave out null fields): the fields its rows carried, per chunk.
+        fields = sorted(set().union(*(row.model_fields_set for row in rows)))
+        self._create(self._chunk(index, ROW_FIELDS), json.dumps(fields).encode())
         return self._create(name, _parquet_bytes(rows_to_frame(rows)))
+
+    def reported_fields(self) -> set[str] | None:
+        """The LeadRow fields the service's rows carried in any before-image (None: not
+        recorded, a journal from before they were)."""
+        names = [n for n in self.store.names(self.run_key, "chunks/") if n.endswith(ROW_FIELDS)]
+        if not names:
+            return None
+        return set().union(*(set(json.loads(self._read(n) or b"[]")) for n in names))
 
     def read_before_image(self, index: int) -> pd.DataFrame:
         data = self._read(self._chunk(index, "before.parquet"))

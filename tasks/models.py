@@ -278,6 +278,13 @@ class ChunkOutcome(BaseModel):
         None, description="How an ambiguous write was resolved, if there was one."
     )
     verifications: list[Verification] = Field(default_factory=list)
+    created_ids: list[int] | None = Field(
+        None, description="Leads the chunk created (a copy's copies); None: not recorded."
+    )
+    marked_ids: list[int] = Field(
+        default_factory=list,
+        description="Originals a TRANSITION copy marked TRANSITIONED (one reading of RingCX).",
+    )
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -29,6 +29,7 @@ from .retry import OUTAGE, retry_on
 from .runtime import shared_client
 from .undo import UndoError
 from .undo_report import GroupResult
+from .verification import settled_count
 
 RELOAD_BATCH = 1000  # leads per direct load: each load is one request and one new list
 # A load retried after an ambiguous write is safe: its journal markers decide (see below).
@@ -145,8 +146,11 @@ def reload_batch(
                 raise  # not applied: a retry finds the intent marker and no list, and resends
         existing = _find_list_id(campaign_id, account_id, name)
     if result is None:  # applied by an earlier attempt: count what the list holds
-        inserted = client.count_leads(
-            SearchCriteria(campaign_id=campaign_id, list_ids=[existing]), account_id
+        inserted = settled_count(  # a list just loaded may show its leads late
+            client,
+            SearchCriteria(campaign_id=campaign_id, list_ids=[existing]),
+            account_id,
+            len(request.upload_leads),
         )
         result = LeadLoadResult(leads_supplied=len(request.upload_leads), leads_inserted=inserted)
     outcome = {
@@ -175,6 +179,7 @@ def restore_reload(
     old_ids = [int(i) for i in frame["leadId"]]  # in upload order
     requests = reload_batches(group.list_name, upload_leads_from_frame(frame))
     start = 0
+    failures: list[str] = []
     for number, request in enumerate(requests, start=1):
         marker = f"{group.key}-{number:03d}"
         batch_ids = old_ids[start : start + len(request.upload_leads)]
@@ -184,6 +189,7 @@ def restore_reload(
                 undo.root, undo.run_key, marker, group.campaign_id, group.account_id, request
             )
         except LeadLoadFailedError as exc:
+            failures.append(str(exc))
             lost.append(
                 NotRestorable(
                     count=len(batch_ids), lead_ids=batch_ids, reason=f"the reload failed: {exc}"
@@ -198,6 +204,16 @@ def restore_reload(
                 "leads": outcome["inserted"],
             }
         )
+        short = len(batch_ids) - outcome["inserted"] - len(outcome["rejected"])
+        if short > 0:
+            lost.append(
+                NotRestorable(
+                    count=short,
+                    reason=f"the load into {outcome['list_name']!r} accepted "
+                    f"{outcome['inserted']} of {len(batch_ids)} leads without saying why the "
+                    "rest were not loaded",
+                )
+            )
         if outcome["rejected"]:
             shown = "; ".join(sorted(set(outcome["rejected"]))[:5])
             lost.append(
@@ -206,3 +222,10 @@ def restore_reload(
                     reason=f"rejected by the direct load into {outcome['list_name']!r}: {shown}",
                 )
             )
+    if failures:
+        # The group failed, not "done with losses": run the undo again to retry the loads
+        # (each is journalled, so none is loaded twice).
+        raise UndoError(
+            f"{len(failures)} of {len(requests)} reloads failed (first: {failures[0]}); the "
+            "undo can be run again to retry them"
+        )

@@ -102,7 +102,8 @@ def _target_table(own: RunJournal, name: str, lead_ids: list[int]) -> TargetTabl
 
 
 def _unreserved(frame: pd.DataFrame) -> pd.Series:
-    return frame["pendingAgentId"].fillna(0).eq(0)
+    no_name = frame["pendingAgentName"].isna() | frame["pendingAgentName"].eq("")
+    return frame["pendingAgentId"].fillna(0).eq(0) & no_name
 
 
 class _GroupRun(BaseModel):
@@ -245,7 +246,10 @@ def _restore_copies(
     # The match is journalled: after the copies are deleted a new search would find none.
     own, name = undo, f"copies-{group.key}.json"
     if not own.has_record(name):
-        own.record_once(name, find_copies(group).model_dump_json().encode())
+        found = (
+            CopyMatch(copy_ids=group.copy_ids) if group.copy_ids is not None else find_copies(group)
+        )
+        own.record_once(name, found.model_dump_json().encode())
     match = CopyMatch.model_validate_json(own.read_record(name) or b"")
     where = f"campaign {group.campaign_id}" + (f", list {group.list_id}" if group.list_id else "")
 

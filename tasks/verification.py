@@ -6,14 +6,21 @@ What each action promises and how it is proven live in its spec (`tasks.actions`
 most generous rate limit), a detailed read only when the count disagrees. The same
 per-lead expectation decides, after an ambiguous write, which leads were already changed
 and must not be sent again.
+
+RingCX may show a lead an action created or moved to searches only after a delay (public
+code waits about 2 s after a load; contract section 8). So a proof that disagrees is read
+again, with backoff, for up to VISIBILITY_WAIT_SECONDS before it counts as failed, and a
+resend decision that finds nothing changed looks again before it sends: waiting costs a
+failed proof seconds, while deciding early would resend a copy that was made.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -22,6 +29,8 @@ from engage_voice.models import (
     LeadRow,
     SearchCriteria,
 )
+
+T = TypeVar("T")
 
 CALLBACK_STATES = frozenset({"CALLBACK", "AGENT-CALLBACK", "PENDING-CALLBACK"})
 
@@ -36,6 +45,7 @@ SNAPSHOT_FIELDS = (
     "leadPasses",
     "suppressed",
     "pendingAgentId",
+    "pendingAgentName",
     "agentDisposition",
     "leadPhone",
 )
@@ -63,6 +73,7 @@ def snapshot(row: LeadRow) -> Snapshot:
         "leadPasses": row.lead_passes,
         "suppressed": row.suppressed,
         "pendingAgentId": row.pending_agent_id,
+        "pendingAgentName": row.pending_agent_name,
         "agentDisposition": row.agent_disposition,
         "leadPhone": row.lead_phone,
     }
@@ -75,6 +86,44 @@ def snapshots_from_frame(frame: pd.DataFrame) -> dict[int, Snapshot]:
         snap = {k: _clean(record.get(k)) for k in SNAPSHOT_FIELDS}
         out[int(snap["leadId"])] = snap
     return out
+
+
+VISIBILITY_WAIT_SECONDS = 6.0
+_SETTLE_STEPS = (0.25, 0.5, 1.0, 2.0)
+
+
+def settled(read: Callable[[], T], done: Callable[[T], bool], wait: float | None = None) -> T:
+    """`read()` until `done` accepts it or `wait` seconds have passed; the last reading."""
+    budget = VISIBILITY_WAIT_SECONDS if wait is None else wait
+    value = read()
+    deadline = time.monotonic() + budget
+    step = 0
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(min(_SETTLE_STEPS[min(step, len(_SETTLE_STEPS) - 1)], budget))
+        step += 1
+        value = read()
+    return value
+
+
+def settled_count(
+    client: SyncEngageClient, criteria: SearchCriteria, account_id: str, expected: int
+) -> int:
+    """A count, read again while it differs from `expected` (see the module docstring)."""
+    return settled(lambda: client.count_leads(criteria, account_id), lambda n: n == expected)
+
+
+def leads_with_phones(
+    client: SyncEngageClient, account_id: str, campaign_id: int, phones: list[str]
+) -> dict[int, str]:
+    """Lead id -> phone of the campaign's leads with one of these phones."""
+    found: dict[int, str] = {}
+    for start in range(0, len(phones), 1000):
+        criteria = SearchCriteria(
+            campaign_ids=[campaign_id], lead_phone_numbers=phones[start : start + 1000]
+        )
+        for page in client.search_leads(criteria, account_id):
+            found.update((row.lead_id, row.lead_phone or "") for row in page)
+    return found
 
 
 @dataclass

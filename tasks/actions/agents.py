@@ -66,7 +66,9 @@ class Callback(ActionSpec):
             check_callback_date(self.params.callback_date, now)
 
     def plan_undo(self, p: Planner, before: pd.DataFrame, chunk_of: dict[int, int]) -> None:
-        rows = records(before, ["leadId", "leadState", "leadPasses", "pendingAgentId"])
+        rows = records(
+            before, ["leadId", "leadState", "leadPasses", "pendingAgentId", "pendingAgentName"]
+        )
         if self.kind is not CallbackActionType.AGENT:
             # CANCEL and RESET change only leads in a callback state; the rest were untouched.
             rows = [r for r in rows if r["leadState"] in CALLBACK_STATES]
@@ -81,7 +83,7 @@ class Callback(ActionSpec):
                 p, rows, self.params.reservation_agent_id or 0, "CALLBACK_LEADS AGENT"
             )
             return
-        reserved = [r for r in rows if r["pendingAgentId"]]
+        reserved = [r for r in rows if r["pendingAgentId"] or r.get("pendingAgentName")]
         p.lost(
             reserved,
             f"CALLBACK_LEADS {self.kind.value} cleared their pending agent along with "
@@ -94,6 +96,10 @@ class Callback(ActionSpec):
 class Reservation(ActionSpec):
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         agent = self.params.reservation_agent_id or None
+        if agent is None:  # cleared: no agent id, and no agent name where rows carry one
+            return lambda b, a: (
+                a is not None and not a["pendingAgentId"] and not a.get("pendingAgentName")
+            )
         return lambda b, a: a is not None and (a["pendingAgentId"] or None) == agent
 
     def count_proof(
@@ -107,17 +113,48 @@ class Reservation(ActionSpec):
         )
 
     def plan_undo(self, p: Planner, before: pd.DataFrame, chunk_of: dict[int, int]) -> None:
-        rows = records(before, ["leadId", "pendingAgentId"])
+        rows = records(before, ["leadId", "pendingAgentId", "pendingAgentName"])
         restore_reservations(p, rows, self.params.reservation_agent_id, "AGENT_RESERVATION")
 
 
 def restore_reservations(p: Planner, rows: Sequence[dict[str, Any]], agent: int, by: str) -> None:
-    """Give each lead its prior pendingAgentId back (0 clears) where `by` changed it."""
+    """Give each lead its prior reservation back (0 clears) where `by` changed it, and only
+    where the prior one is known. The spec's search rows name the reserved agent
+    (pendingAgentName) but carry no agent id: a lead reserved before the run cannot be given
+    its agent back, and rows that report no reservation at all say nothing about the prior
+    state. Those leads are left as the run made them and reported, never "restored"."""
+    fields = p.journal.reported_fields()
+    ids_known = fields is None or "pending_agent_id" in fields  # None: an older journal
+    names_known = fields is not None and "pending_agent_name" in fields
     by_prior: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    unknown: list[dict[str, Any]] = []
     for record in rows:
-        prior = int(record["pendingAgentId"] or 0)
+        if ids_known and (record["pendingAgentId"] is not None or not names_known):
+            prior = int(record["pendingAgentId"] or 0)
+        elif names_known and not record.get("pendingAgentName"):
+            prior = 0
+        elif names_known:
+            by_name[str(record["pendingAgentName"])].append(record)
+            continue
+        else:
+            unknown.append(record)
+            continue
         if prior != agent:
             by_prior[prior].append(record)
+    for name, group in sorted(by_name.items()):
+        p.lost(
+            group,
+            f"reserved for agent {name!r} before {by}: RingCX's search rows name the agent but "
+            "give no agent id, so that reservation cannot be put back; left as the run made "
+            "them (reserve them again by hand)",
+        )
+    p.lost(
+        unknown,
+        f"RingCX's search rows report no reservation (neither pendingAgentName nor "
+        f"pendingAgentId), so whether they were reserved before {by} is unknown; left as the "
+        "run made them",
+    )
     for prior in sorted(by_prior):
         group = by_prior[prior]
         what = f"reserved for agent {prior}" if prior else "not reserved"

@@ -8,7 +8,7 @@ this package (the registry in `__init__`) and in the client's models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,9 +21,11 @@ from ..verification import (
     Snapshot,
     Target,
     applied_split,
-    count_phones_in,
     find_leads,
+    leads_with_phones,
     phones_of,
+    settled,
+    settled_count,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +52,9 @@ class Chunk:
     index: int
     before: dict[int, Snapshot]
     target: Target | None
+    # What the proof found out, kept in the chunk's outcome (the undo of a copy reads them).
+    created_ids: list[int] | None = None
+    marked_ids: list[int] = field(default_factory=list)
 
     @property
     def account(self) -> str:
@@ -135,21 +140,27 @@ class ActionSpec:
         """True when a chunk is proven by counting phones in the target (copies)."""
         return False
 
-    # -- counted by phone (copies) -------------------------------------------------------------
+    # -- found by phone (copies) --------------------------------------------------------------
 
-    def phones_in_target(self, chunk: Chunk) -> int:
+    def phones_in_target(self, chunk: Chunk) -> dict[int, str]:
+        """Lead id -> phone of the target campaign's leads with the chunk's phones."""
         assert chunk.target is not None
-        return count_phones_in(
+        return leads_with_phones(
             chunk.client, chunk.account, chunk.target.campaign_id, phones_of(chunk.before.values())
         )
 
-    def copy_baseline(self, chunk: Chunk) -> int:
-        """The target's count of the chunk's phones before the first send (journalled with
-        the first intent marker, so a resumed chunk compares with the true prior count)."""
+    def copy_baseline(self, chunk: Chunk) -> dict[str, Any]:
+        """The target's leads with the chunk's phones before the first send (journalled with
+        the first intent marker, so a resumed chunk compares with the true prior state)."""
         first = chunk.journal.first_sent(chunk.index)
-        if first and "phones_in_target" in first:
-            return int(first["phones_in_target"])
-        return self.phones_in_target(chunk)
+        if first and isinstance(first.get("target_before"), dict):
+            return dict(first["target_before"])
+        return {"leads": sorted(self.phones_in_target(chunk).items())}
+
+    def proven_updated(self, chunk: Chunk, checks: list[Verification]) -> int | None:
+        """The leads the proof found changed, where the spec knows better than
+        leadUpdateCount (undocumented: rows changed, or rows matched)."""
+        return None
 
     # -- the proof -------------------------------------------------------------------------
 
@@ -157,9 +168,10 @@ class ActionSpec:
         self,
         chunk: Chunk,
         result: LeadActionResult | None,
-        phone_counts: tuple[int, int] | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> list[Verification]:
-        """Counts first; a detailed read only when the count disagrees."""
+        """Counts first (read again while they disagree, for leads RingCX shows late); a
+        detailed read only when the count still disagrees."""
         ids, target = chunk.ids, chunk.target
         expect = self.expectation(target)
         cheap = self.count_proof(chunk.scope, ids, target)
@@ -167,7 +179,7 @@ class ActionSpec:
         checks: list[Verification] = []
         if cheap is not None:
             name, criteria = cheap
-            observed = chunk.client.count_leads(criteria, chunk.account)
+            observed = settled_count(chunk.client, criteria, chunk.account, expected)
             check = Verification(check=name, expected=expected, observed=observed)
             if expected != len(ids):
                 check.note = self.count_note(len(ids) - expected)
@@ -201,8 +213,16 @@ class ActionSpec:
         expect = self.expectation(chunk.target, resend=True)
         if expect is None:
             raise Unresolvable("the outcome cannot be read back per lead; not resent")
-        after = find_leads(chunk.client, chunk.account, chunk.scope, ids)
-        done, todo = applied_split(expect, chunk.before, after)
+
+        def read() -> tuple[list[int], list[int], int]:
+            after = find_leads(chunk.client, chunk.account, chunk.scope, ids)
+            return (*applied_split(expect, chunk.before, after), len(ids) - len(after))
+
+        done, todo, unseen = read()
+        if not done and unseen:
+            # Leads that vanished from the scope may have moved and not be shown yet: look
+            # again before resending. (Changes in place are visible at once.)
+            done, todo, unseen = settled(read, lambda split: bool(split[0]))
         if not todo:
             return (
                 [],

@@ -25,7 +25,7 @@ class Delete(ActionSpec):
         self,
         chunk: Chunk,
         result: LeadActionResult | None,
-        phone_counts: tuple[int, int] | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> list[Verification]:
         ids = chunk.ids
         left = chunk.client.count_leads(

@@ -4,7 +4,7 @@ disposition is checked against the campaign before anything is sent."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engage_voice import SyncEngageClient
 from engage_voice.models import LeadActionResult
@@ -56,7 +56,7 @@ class EmailExport(_NoUndo):
         self,
         chunk: Chunk,
         result: LeadActionResult | None,
-        phone_counts: tuple[int, int] | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> list[Verification]:
         # Only acceptance can be proven: what leadUpdateCount means for an export is not
         # documented, and the mailbox cannot be read back.
@@ -88,7 +88,7 @@ class DialerRefresh(_NoUndo):
         self,
         chunk: Chunk,
         result: LeadActionResult | None,
-        phone_counts: tuple[int, int] | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> list[Verification]:
         refreshed = bool(result and result.dialer_refreshed)
         return [Verification(check="dialer refreshed", expected=1, observed=int(refreshed))]

@@ -2,10 +2,13 @@
 campaign and list, with DUPLICATE_ACTION_SETTING MOVE or IGNORE.
 
 A move is proven per chunk by a count of its leads in the destination, and per run by the
-source, destination campaign and destination list counts against a baseline. A copy keeps
-its originals, so it is proven by counting the chunk's phones in the destination before
-and after; concurrent copy chunks sharing a phone would read each other's copies, so
-copies go one chunk at a time, and a copy is resent only when that count shows it absent.
+source, destination campaign and destination list counts against a baseline; with IGNORE,
+every lead not moved must be a duplicate (its phone in the destination). A copy keeps its
+originals, so it is proven by searching the destination for the chunk's phones before and
+after (`copies.py`): the new leads are the copies, recorded for the undo. Concurrent copy
+chunks sharing a phone would read each other's copies, so copies go one chunk at a time,
+and a copy is resent only when that search shows no copy. Nothing here reads
+leadUpdateCount, whose meaning RingCX leaves open.
 """
 
 from __future__ import annotations
@@ -26,9 +29,24 @@ from engage_voice.models import (
 
 from ..models import Plan, ResolvedCampaign, Verification
 from ..preflight import InvalidActionParameter, check_destination_list
-from ..verification import Target, find_leads
+from ..verification import (
+    Target,
+    find_leads,
+    leads_with_phones,
+    phones_of,
+    settled,
+    settled_count,
+)
 from .base import ActionSpec, Chunk, Expectation, Unresolvable
-from .undoing import COPY_CLOCK_MARGIN, CopyCleanupGroup, Planner, ids, records
+from .copies import CopyTally, tally_copies
+from .undoing import (
+    COPY_CLOCK_MARGIN,
+    CopyCleanupGroup,
+    Planner,
+    ids,
+    records,
+    restore_states,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,38 +119,102 @@ class Move(ActionSpec):
             list_ids=[target.list_id] if target.list_id else None,
         )
 
-    def expected_count(self, ids: list[int], result: LeadActionResult | None) -> int:
-        if self.ignores_duplicates and result is not None:
-            return result.lead_update_count
-        return len(ids)
-
-    def count_note(self, missing: int) -> str | None:
-        return f"{missing} duplicates left in the source (IGNORE)"
-
     def verify(
         self,
         chunk: Chunk,
         result: LeadActionResult | None,
-        phone_counts: tuple[int, int] | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> list[Verification]:
-        if not self.is_copy:
-            return super().verify(chunk, result, phone_counts)
-        assert chunk.target is not None and phone_counts is not None
-        ids = chunk.ids
-        copied = result.lead_update_count if result else 0
-        kept = chunk.client.count_leads(
-            SearchCriteria(campaign_ids=[chunk.plan.source.campaign_id], lead_ids=ids),
-            chunk.account,
+        if self.is_copy:
+            assert baseline is not None
+            return self._verify_copy(chunk, baseline)
+        if self.ignores_duplicates:
+            return self._verify_ignoring(chunk)
+        return super().verify(chunk, result, baseline)
+
+    def proven_updated(self, chunk: Chunk, checks: list[Verification]) -> int | None:
+        if self.is_copy:
+            return len(chunk.created_ids or ())
+        return checks[0].observed if checks else None
+
+    def _verify_ignoring(self, chunk: Chunk) -> list[Verification]:
+        """Each lead moved (counted in the destination) or left behind as a duplicate (in
+        the source, its phone in the destination): read again until every lead is one or
+        the other, for leads RingCX shows late."""
+        assert chunk.target is not None
+        client, account, ids, target = chunk.client, chunk.account, chunk.ids, chunk.target
+        moved_criteria = self.count_proof(chunk.scope, ids, target)
+        assert moved_criteria is not None
+
+        def read() -> tuple[int, int]:
+            moved = client.count_leads(moved_criteria[1], account)
+            if moved == len(ids):
+                return moved, 0
+            left = find_leads(client, account, [chunk.plan.source.campaign_id], ids)
+            phones = phones_of(left.values())
+            held = set(leads_with_phones(client, account, target.campaign_id, phones).values())
+            return moved, sum(1 for snap in left.values() if snap.get("leadPhone") in held)
+
+        moved, duplicates = settled(read, lambda r: r[0] + r[1] == len(ids))
+        return [
+            Verification(
+                check=moved_criteria[0],
+                expected=len(ids) - duplicates,
+                observed=moved,
+                note=f"{duplicates} duplicates left in the source (IGNORE)" if duplicates else None,
+            ),
+            Verification(
+                check="every lead moved or left as a duplicate (IGNORE)",
+                expected=len(ids),
+                observed=moved + duplicates,
+            ),
+        ]
+
+    def _copy_tally(self, chunk: Chunk, before: dict[int, str]) -> CopyTally:
+        originals = [snap.get("leadPhone") for snap in chunk.before.values()]
+        return settled(
+            lambda: tally_copies(
+                originals, before, self.phones_in_target(chunk), self.ignores_duplicates
+            ),
+            lambda t: not t.unaccounted,
         )
+
+    def _verify_copy(self, chunk: Chunk, baseline: dict[str, Any]) -> list[Verification]:
+        assert chunk.target is not None
+        client, account, ids = chunk.client, chunk.account, chunk.ids
+        source = chunk.plan.source.campaign_id
+        tally = self._copy_tally(chunk, _leads(baseline))
+        chunk.created_ids = list(tally.copies)
+        kept = settled_count(
+            client, SearchCriteria(campaign_ids=[source], lead_ids=ids), account, len(ids)
+        )
+        if self.params.copy_setting == CopySetting.TRANSITION:
+            # RingCX reads two ways here: the copies or the originals become TRANSITIONED.
+            marked = SearchCriteria(
+                campaign_ids=[source], lead_ids=ids, lead_states=["TRANSITIONED"]
+            )
+            if client.count_leads(marked, account):
+                chunk.marked_ids = sorted(
+                    i
+                    for i, snap in find_leads(client, account, [source], ids).items()
+                    if snap["leadState"] == "TRANSITIONED"
+                )
+        with_phone = len(ids) - tally.no_phone
+        notes = [f"{len(tally.copies)} copies made"]
+        if tally.duplicates:
+            notes.append(
+                f"{tally.duplicates} duplicates ignored by DUPLICATE_ACTION_SETTING=IGNORE"
+            )
+        if tally.no_phone:
+            notes.append(f"{tally.no_phone} originals have no phone: their copies cannot be found")
         return [
             Verification(check="originals kept in source", expected=len(ids), observed=kept),
             Verification(
-                check=f"copies added to campaign {chunk.target.campaign_id}",
-                expected=copied,
-                observed=phone_counts[1] - phone_counts[0],
-                note=None
-                if copied == len(ids)
-                else f"{len(ids) - copied} duplicates ignored by DUPLICATE_ACTION_SETTING=IGNORE",
+                check=f"each original copied to campaign {chunk.target.campaign_id} or left "
+                "as a duplicate",
+                expected=with_phone,
+                observed=tally.accounted,
+                note="; ".join(notes),
             ),
         ]
 
@@ -140,13 +222,14 @@ class Move(ActionSpec):
         if not self.is_copy:
             return super().still_to_send(chunk)
         first = chunk.journal.first_sent(chunk.index) or {}
-        before_count = first.get("phones_in_target")
-        now = self.phones_in_target(chunk)
-        if before_count is None:
+        if not isinstance(first.get("target_before"), dict):
             raise Unresolvable("no record of the target's state before the copy")
-        if now == before_count:
+        before = _leads(first["target_before"])
+        # A copy made but not visible yet reads as none: look again before resending.
+        found = settled(lambda: [i for i in self.phones_in_target(chunk) if i not in before], bool)
+        if not found:
             return chunk.ids, "the earlier copy had not been applied: sent again"
-        return [], f"the earlier copy was applied ({now - before_count} copies found): not resent"
+        return [], f"the earlier copy was applied ({len(found)} copies found): not resent"
 
     # -- checks before planning ends ---------------------------------------------------------
 
@@ -187,31 +270,30 @@ class Move(ActionSpec):
         copy = self.is_copy
         note = "counts other concurrent changes too"
 
-        def count(**kw: Any) -> int:
-            return client.count_leads(SearchCriteria(**kw), account)
+        def counted(check: str, expected: int, **kw: Any) -> Verification:
+            observed = settled_count(client, SearchCriteria(**kw), account, expected)
+            return Verification(check=check, expected=expected, observed=observed, note=note)
 
         checks = [
-            Verification(
-                check=f"source campaign {'unchanged (copy)' if copy else 'shrank by the moved leads'}",
-                expected=baseline["source_campaign"] - (0 if copy else moved),
-                observed=count(campaign_id=plan.source.campaign_id),
-                note=note,
+            counted(
+                f"source campaign {'unchanged (copy)' if copy else 'shrank by the moved leads'}",
+                baseline["source_campaign"] - (0 if copy else moved),
+                campaign_id=plan.source.campaign_id,
             ),
-            Verification(
-                check="destination campaign grew by the moved leads",
-                expected=baseline["destination_campaign"] + moved,
-                observed=count(campaign_id=dest),
-                note=note,
+            counted(
+                "destination campaign grew by the moved leads",
+                baseline["destination_campaign"] + moved,
+                campaign_id=dest,
             ),
         ]
         list_id = plan.destination.list_ids[0] if plan.destination.list_ids else new_list_id
         if list_id is not None:
             checks.append(
-                Verification(
-                    check=f"destination list {list_id} grew by the moved leads",
-                    expected=baseline.get("destination_list", 0) + moved,
-                    observed=count(campaign_id=dest, list_ids=[list_id]),
-                    note=note,
+                counted(
+                    f"destination list {list_id} grew by the moved leads",
+                    baseline.get("destination_list", 0) + moved,
+                    campaign_id=dest,
+                    list_ids=[list_id],
                 )
             )
         if self.ignores_duplicates:
@@ -226,7 +308,7 @@ class Move(ActionSpec):
         # The list the leads went into: the one named, or the one the run created.
         dest_list = action.list_id or p.journal.created_list_id()
         if self.is_copy:
-            self._undo_copies(p, before, dest, dest_list)
+            self._undo_copies(p, before, dest, dest_list, chunk_of)
             return
         rows = records(before, ["leadId", "campaignId", "listId"])
         unknown = [r for r in rows if r["campaignId"] is None or r["listId"] is None]
@@ -260,36 +342,66 @@ class Move(ActionSpec):
             )
 
     def _undo_copies(
-        self, p: Planner, before: pd.DataFrame, dest: int, dest_list: int | None
+        self,
+        p: Planner,
+        before: pd.DataFrame,
+        dest: int,
+        dest_list: int | None,
+        chunk_of: dict[int, int],
     ) -> None:
-        rows = records(before, ["leadId", "leadPhone"])
-        no_phone = [r for r in rows if not r["leadPhone"]]
-        p.lost(no_phone, "the original has no phone in the before-image: its copy cannot be found")
-        with_phone = [r for r in rows if r["leadPhone"]]
-        if self.params.copy_setting == CopySetting.TRANSITION:
-            require = SearchCriteria(lead_states=["TRANSITIONED"])
-            label = "TRANSITIONED"
-        else:
-            require = SearchCriteria(
-                lead_states=["READY"],
-                lead_passes_criteria=PassesComparison(operator=ComparisonOperator.EQUALS, value=0),
-            )
-            label = "READY with 0 passes (as copied)"
-        if with_phone:
-            where = f"campaign {dest}" + (f", list {dest_list}" if dest_list else "")
+        rows = records(before, ["leadId", "leadPhone", "leadState"])
+        outcomes = [p.journal.latest_outcome(i) for i in sorted(set(chunk_of.values()))]
+        recorded = [o for o in outcomes if o is not None and o.created_ids is not None]
+        # Copies are READY with 0 passes, or TRANSITIONED: whichever side RingCX marks.
+        require = SearchCriteria(
+            lead_states=["READY", "TRANSITIONED"],
+            lead_passes_criteria=PassesComparison(operator=ComparisonOperator.EQUALS, value=0),
+        )
+        label = "READY or TRANSITIONED with 0 passes (as copied)"
+        where = f"campaign {dest}" + (f", list {dest_list}" if dest_list else "")
+        name = self.params.copy_setting.name
+
+        def cleanup(description: str, originals: list[dict[str, Any]], **found: Any) -> None:
             p.groups.append(
                 CopyCleanupGroup(
-                    description=f"DELETE_LEADS on the copies in {where} of {len(with_phone):,} "
-                    f"leads ({self.params.copy_setting.name}); the originals were not changed",
+                    description=description,
                     account_id=p.account,
                     campaign_id=dest,
                     list_id=dest_list,
-                    lead_ids=ids(with_phone),
-                    phones={int(r["leadId"]): str(r["leadPhone"]) for r in with_phone},
+                    lead_ids=ids(originals),
                     since=p.plan.created_at - COPY_CLOCK_MARGIN,
                     require=require,
                     require_label=label,
+                    **found,
                 )
+            )
+
+        if recorded and len(recorded) == len(outcomes):
+            # The run recorded its copies (found by phone before and after each chunk).
+            copies = sorted({i for o in recorded for i in o.created_ids or ()})
+            if copies:
+                cleanup(
+                    f"DELETE_LEADS on the {len(copies):,} copies the run made in {where} ({name})",
+                    rows,
+                    copy_ids=copies,
+                    phones={},
+                )
+            marked = {i for o in recorded for i in o.marked_ids}
+            if marked:
+                restore_states(
+                    p, [r for r in rows if r["leadId"] in marked], "TRANSITIONED", f"the {name}"
+                )
+            return
+        # A journal from before copies were recorded: find them by phone at undo time.
+        no_phone = [r for r in rows if not r["leadPhone"]]
+        p.lost(no_phone, "the original has no phone in the before-image: its copy cannot be found")
+        with_phone = [r for r in rows if r["leadPhone"]]
+        if with_phone:
+            cleanup(
+                f"DELETE_LEADS on the copies in {where} of {len(with_phone):,} leads ({name}); "
+                "the originals were not changed",
+                with_phone,
+                phones={int(r["leadId"]): str(r["leadPhone"]) for r in with_phone},
             )
 
 
@@ -325,3 +437,7 @@ def _duplicates_accounted(
         mismatched_lead_ids=unaccounted,
         note="a duplicate is a lead whose phone already belongs to a lead of the destination",
     )
+
+
+def _leads(baseline: dict[str, Any]) -> dict[int, str]:
+    return {int(i): str(p) for i, p in baseline.get("leads", [])}

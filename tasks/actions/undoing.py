@@ -73,6 +73,9 @@ class CopyCleanupGroup(_Group):
     kind: Literal["delete_copies"] = "delete_copies"
     list_id: int | None = Field(None, description="The list the copies were put in, if known.")
     phones: dict[int, str] = Field(description="Original lead id -> phone.")
+    copy_ids: list[int] | None = Field(
+        None, description="The copies, as the run recorded them (None: found by phone)."
+    )
     since: datetime = Field(description="Copies loaded before this are not the run's.")
 
 

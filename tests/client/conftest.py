@@ -10,6 +10,7 @@ import pytest
 from engage_sandbox import SandboxConfig, SandboxServer
 from engage_voice import EngageClient
 from engage_voice.auth import forget_tokens
+from engage_voice.client import forget_page_bases
 from engage_voice.ratelimit import reset_limiters
 from leads_cli.embedded import settings_for
 
@@ -77,6 +78,7 @@ def admin(sandbox_server):
     admin = Admin(sandbox_server)
     admin.reset()
     forget_tokens()
+    forget_page_bases()
     reset_limiters()
     yield admin
     admin.http.close()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engage_voice import EngageClient, PagingMismatchError, SyncEngageClient
+from engage_voice import ApiError, EngageClient, PagingMismatchError, SyncEngageClient
+from engage_voice import client as client_module
 from engage_voice.models import SearchCriteria
+from engage_voice.paging import PageTally
 
 
 async def _campaign(client):
@@ -31,21 +33,29 @@ async def test_page_size_above_the_service_cap_still_adds_up(make_settings, admi
         assert len(rows) == await client.count_leads(criteria, ref.account_id)
 
 
-async def test_client_base_1_against_service_base_0_fails_loudly(make_settings, admin):
-    admin.settings(page_base=0, max_rows_cap=100)
-    async with EngageClient(make_settings(page_base=1, page_size=100)) as client:
-        ref, criteria = await _campaign(client)
-        with pytest.raises(PagingMismatchError, match="ENGAGE_PAGE_BASE") as info:
+@pytest.mark.parametrize(
+    ("service", "below", "client_base"),
+    [(0, "empty", 1), (1, "empty", 0), (1, "first", 0), (1, "error", 0)],
+)
+async def test_a_wrong_page_base_setting_fails_loudly(
+    make_settings, admin, service, below, client_base
+):
+    admin.settings(dialect={"page_base": service, "below_base_page": below, "max_rows_cap": 100})
+    async with EngageClient(make_settings()) as finder:  # the base found by the probe
+        ref, criteria = await _campaign(finder)
+    async with EngageClient(make_settings(page_base=client_base, page_size=100)) as client:
+        with pytest.raises((PagingMismatchError, ApiError)) as info:
             await client.search_leads(criteria, ref.account_id).collect()
-    assert info.value.received < info.value.expected
-
-
-async def test_client_base_0_against_service_base_1_fails_loudly(make_settings, admin):
-    admin.settings(max_rows_cap=100)
-    async with EngageClient(make_settings(page_base=0, page_size=100)) as client:
-        ref, criteria = await _campaign(client)
-        with pytest.raises(PagingMismatchError, match="repeated"):
-            await client.search_leads(criteria, ref.account_id).collect()
+        if isinstance(info.value, PagingMismatchError):
+            assert "ENGAGE_PAGE_BASE" in str(info.value)
+            assert info.value.received != info.value.expected
+        # Discovery too: an empty first page must not read as "no such campaign". (A first
+        # page served again reads as a service that does not page: the listing is whole.)
+        if below == "first":
+            assert (await client.find_campaign("My Predictive Campaign")) == ref
+        else:
+            with pytest.raises((PagingMismatchError, ApiError)):
+                await client.find_campaign("My Predictive Campaign")
 
 
 async def test_empty_result_makes_one_count_call_and_no_page_call(client):
@@ -72,34 +82,29 @@ def test_sync_facade_pages_and_calls(make_settings):
         assert sum(len(p) for p in pages) == client.count_leads(criteria, ref.account_id)
 
 
-class _PagesFromAServerThatRepeatsWithinAPage:
-    """A RingCX answer the sandbox never gives (it is unreachable here): one page holding a
-    lead twice and missing another, with the right total."""
-
-    async def count_leads(self, criteria, account_id):
-        return 3
-
-    async def search_page(self, criteria, page, max_rows, account_id):
-        from engage_voice.models import LeadRow
-
-        if page == 1:
-            return [LeadRow(lead_id=1), LeadRow(lead_id=1), LeadRow(lead_id=2)]
-        return []
-
-
-async def test_duplicates_within_one_page_are_caught():
+def test_duplicates_within_one_page_are_caught():
     # Regression: only repeats across pages were checked, so this added up to 3 silently.
-    from engage_voice.paging import LeadSearch
-
-    search = LeadSearch(
-        _PagesFromAServerThatRepeatsWithinAPage(),
-        SearchCriteria(campaign_id=1),
-        "1",
-        page_base=1,
-        page_size=1000,
-    )
+    # (A RingCX answer the sandbox never gives: one page holding a lead twice.)
+    tally = PageTally(page_base=1, page_size=1000, expected=3)
     with pytest.raises(PagingMismatchError, match="repeated"):
-        await search.collect()
+        tally.tell([1, 1, 2])
+
+
+@pytest.mark.parametrize("base", [0, 1])
+async def test_a_default_client_finds_the_page_base_itself(make_settings, admin, base):
+    admin.settings(page_base=base, max_rows_cap=100)
+    async with EngageClient(make_settings(page_size=100)) as client:
+        assert client.settings.page_base is None
+        ref, criteria = await _campaign(client)
+        search = client.search_leads(criteria, ref.account_id)
+        rows = await search.collect()
+        assert len(rows) == len({r.lead_id for r in rows}) == search.expected > 100
+        requests = client.transport.stats["requests"]
+        again = await client.search_leads(criteria, ref.account_id).collect()
+        # Probed once per host: the second search costs its count and its pages only.
+        assert client.transport.stats["requests"] - requests == 1 + search.pages
+        assert [r.lead_id for r in again] == [r.lead_id for r in rows]
+    assert client_module._page_bases[client.settings.host] == base
 
 
 async def test_a_redirect_is_an_error_not_a_success(client):
@@ -109,3 +114,20 @@ async def test_a_redirect_is_an_error_not_a_success(client):
     with pytest.raises(ApiError) as info:
         await client.transport.request("GET", "/voice/api/v1/admin/accounts/")
     assert 300 <= info.value.status < 400
+
+
+@pytest.mark.parametrize("dialect", ["spec", "strict", "alternate", "legacy"])
+async def test_discovery_reads_every_page(make_settings, admin, store, dialect):
+    """A service with a default page size would hide dial groups and campaigns from a
+    client that reads one page (regression: the client never paged discovery)."""
+    groups = [store.add_dial_group("99990002", f"Extra {i:02d}") for i in range(12)]
+    for i in range(7):
+        store.add_campaign(groups[-1], f"Late campaign {i}")
+    admin.settings(dialect=dialect)
+    admin.settings(dialect={"discovery_page_size": 3})
+    async with EngageClient(make_settings()) as client:
+        found = await client.dial_groups("99990002")
+        assert len(found) == len({g.dial_group_id for g in found}) == 3 + 12
+        assert len(await client.campaigns(groups[-1], "99990002")) == 7
+        ref = await client.find_campaign("Late campaign 6", account="99990002")
+        assert ref.dial_group_id == groups[-1]

@@ -958,7 +958,29 @@ def test_lead_load_result_success_and_failure() -> None:
 
     silent = LeadLoadResult.model_validate({"leadsSupplied": 3, "leadsAccepted": 0})
     assert silent.failed and "0 of 3" in (silent.failure_reason or "")
-    assert not LeadLoadResult.model_validate({"leadsSupplied": 0, "leadsAccepted": 0}).failed
+
+    # Regression: these were reported as successes.
+    refused = LeadLoadResult.model_validate(
+        {"leadsSupplied": 0, "leadsAccepted": 0, "message": "missing.required.param"}
+    )
+    assert refused.failed and "missing.required.param" in (refused.failure_reason or "")
+    spec_failed = LeadLoadResult.model_validate(
+        {"leadsSupplied": 4, "leadsAccepted": 4, "processingResult": "Failed"}
+    )
+    assert spec_failed.failed and "processingResult=Failed" in (spec_failed.failure_reason or "")
+    general = LeadLoadResult.model_validate(
+        {"leadsSupplied": 4, "leadsAccepted": 4, "processingStatus": "GENERAL_FAILURE"}
+    )
+    assert general.failed
+    ok = LeadLoadResult.model_validate(
+        {
+            "leadsSupplied": 4,
+            "leadsAccepted": 4,
+            "processingResult": "OK",
+            "processingStatus": "DEFAULT_NOT_A_FAILURE",
+        }
+    )
+    assert not ok.failed and ok.failure_reason is None
 
 
 # -- auth payloads -----------------------------------------------------------------------

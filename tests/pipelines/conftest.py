@@ -9,6 +9,7 @@ import pytest
 
 from engage_sandbox import SandboxConfig, SandboxServer
 from engage_voice.auth import forget_tokens
+from engage_voice.client import forget_page_bases
 from engage_voice.ratelimit import reset_limiters
 from tasks.runtime import close_clients
 
@@ -63,13 +64,26 @@ def sandbox_env(server: SandboxServer) -> dict[str, str]:
     }
 
 
+# Every reading of RingCX the sandbox offers (engage_sandbox/dialect.py). Modules whose tests
+# must hold under each set `pytestmark = pytest.mark.parametrize("dialect", DIALECTS)`.
+DIALECTS = ["spec", "strict", "alternate", "legacy"]
+
+
 @pytest.fixture
-def engage_env(flow_sandbox, prefect_api, tmp_path, monkeypatch):
-    """ENGAGE_* pointing at a freshly reseeded sandbox, and a fresh journal directory."""
+def dialect() -> str:
+    """The sandbox dialect of a test: RingCX as the official material reads."""
+    return "spec"
+
+
+@pytest.fixture
+def engage_env(flow_sandbox, prefect_api, tmp_path, monkeypatch, dialect):
+    """ENGAGE_* pointing at a freshly reseeded sandbox in `dialect`, and a fresh journal
+    directory."""
     admin = SandboxAdmin(flow_sandbox)
     admin.call("POST", "/sandbox/reset", json={"seed": 7, "leads": LEADS})
     admin.call("DELETE", "/sandbox/faults")
     admin.call("POST", "/sandbox/limits/reset")
+    admin.call("PUT", "/sandbox/settings", json={"dialect": dialect})
     for key in [k for k in os.environ if k.startswith("ENGAGE_")]:
         monkeypatch.delenv(key)
     for key, value in sandbox_env(flow_sandbox).items():
@@ -78,6 +92,7 @@ def engage_env(flow_sandbox, prefect_api, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     close_clients()
     forget_tokens()
+    forget_page_bases()
     reset_limiters()
     yield admin
     close_clients()

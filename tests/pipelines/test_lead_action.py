@@ -34,6 +34,8 @@ from tasks.models import (
 )
 from tasks.planning import TooLargeShare, TooManyLeads, WholeCampaignRefused
 
+from .conftest import DIALECTS
+
 CAMPAIGN = "My Predictive Campaign"
 
 
@@ -68,17 +70,27 @@ def _selection(**criteria):
 
 # (action, server-side filter, expectation on each selected lead afterwards)
 CASES = [
-    (ResetLeads(), {"lead_states": ["COMPLETE"]}, lambda b, a: (a["leadState"], a["leadPasses"]) == ("READY", 0)),
+    (
+        ResetLeads(),
+        {"lead_states": ["COMPLETE"]},
+        lambda b, a: (a["leadState"], a["leadPasses"]) == ("READY", 0),
+    ),
     (CancelLeads(), {"lead_states": ["READY"]}, lambda b, a: a["leadState"] == "CANCELLED"),
     (PauseLeads(), {"lead_states": ["READY"]}, lambda b, a: a["leadState"] == "PAUSED"),
     (ReadyLeads(), {"lead_states": ["PAUSED", "COMPLETE"]}, lambda b, a: a["leadState"] == "READY"),
-    (SuppressLeads(), {"suppressed": "ONLY_UNSUPPRESSED", "lead_states": ["READY"]}, lambda b, a: a["suppressed"] is True and a["leadState"] == b["leadState"]),
+    (
+        SuppressLeads(),
+        {"suppressed": "ONLY_UNSUPPRESSED", "lead_states": ["READY"]},
+        lambda b, a: a["suppressed"] is True and a["leadState"] == b["leadState"],
+    ),
     (UnsuppressLeads(), {"suppressed": "ONLY_SUPPRESSED"}, lambda b, a: a["suppressed"] is False),
     (DeleteLeads(), {"lead_states": ["CANCELLED", "DO-NOT-CALL"]}, lambda b, a: a is None),
     (
         ManualLeads(pass_disposition="Call Back Later", requeue=True, pass_delay_minutes=60),
         {"lead_states": ["READY"]},
-        lambda b, a: a["leadPasses"] == b["leadPasses"] + 1 and a["agentDispostion"] == "Call Back Later",
+        lambda b, a: (
+            a["leadPasses"] == b["leadPasses"] + 1 and a["agentDispostion"] == "Call Back Later"
+        ),
     ),
     (EmailLeads(email_to=["ops@example.com"]), {"lead_states": ["READY"]}, lambda b, a: a == b),
     (
@@ -86,11 +98,18 @@ CASES = [
         {"lead_states": ["READY"]},
         lambda b, a: a["leadState"] == "AGENT-CALLBACK" and a["pendingAgentId"] == 9001,
     ),
-    (AgentReservation(reservation_agent_id=4242), {"lead_states": ["READY"]}, lambda b, a: a["pendingAgentId"] == 4242),
+    (
+        AgentReservation(reservation_agent_id=4242),
+        {"lead_states": ["READY"]},
+        lambda b, a: a["pendingAgentId"] == 4242,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("action", "criteria", "expect"), CASES, ids=lambda v: getattr(v, "action", ""))
+@pytest.mark.parametrize(
+    ("action", "criteria", "expect"), CASES, ids=lambda v: getattr(v, "action", "")
+)
+@pytest.mark.parametrize("dialect", DIALECTS)
 def test_every_action_end_to_end_with_verification(engage_env, action, criteria, expect):
     store = engage_env.server.store
     account_id, campaign_id = _campaign(store)
@@ -168,7 +187,9 @@ def test_dry_run_and_guards_write_nothing(engage_env):
         lead_action(action=PauseLeads(), selection=_selection())
     with pytest.raises(TooManyLeads):
         lead_action(
-            action=PauseLeads(), selection=_selection(lead_states=["READY"]), guards=Guards(max_leads=2)
+            action=PauseLeads(),
+            selection=_selection(lead_states=["READY"]),
+            guards=Guards(max_leads=2),
         )
     with pytest.raises(TooLargeShare):
         lead_action(
@@ -279,7 +300,9 @@ def test_a_run_whose_proof_fails_ends_failed_naming_the_leads(engage_env):
         while time.monotonic() < deadline and not list(chunks.glob("*.sent-*.json")):
             time.sleep(0.02)
         time.sleep(0.5)  # the PAUSE has landed; its response is still held
-        store.apply_action(account_id, "READY_LEADS", {"leadIds": sabotaged, "campaignIds": [campaign_id]}, None)
+        store.apply_action(
+            account_id, "READY_LEADS", {"leadIds": sabotaged, "campaignIds": [campaign_id]}, None
+        )
 
     thread = threading.Thread(target=saboteur, daemon=True)
     thread.start()
@@ -432,7 +455,9 @@ def test_move_with_ignore_is_resent_after_an_ambiguous_write(engage_env):
     target = _other_campaign(store, account_id, campaign_id)
     wire = SearchCriteria(campaign_id=campaign_id, lead_states=["READY"]).to_wire()
     before = {lead["leadId"] for lead in _leads(store, account_id, wire)}
-    engage_env.faults(script=[{"kind": "5xx", "path_contains": "campaignLeads/actions", "count": 1}])
+    engage_env.faults(
+        script=[{"kind": "5xx", "path_contains": "campaignLeads/actions", "count": 1}]
+    )
     report = lead_action(
         action=MoveToCampaign(
             campaign_id=target, list_id=0, list_name="Ignore drill", duplicate_action="IGNORE"
@@ -480,3 +505,43 @@ def test_a_chunk_failing_for_good_is_reported_not_crashing_the_run(engage_env):
     statuses = {str(o.status) for o in info.value.report.outcomes}
     assert "done" in statuses and "failed" in statuses
     assert "PermissionDeniedError" in str(info.value)
+
+
+def test_success_false_fails_the_chunk_and_a_rerun_finishes_it(engage_env):
+    """HTTP 200 with `success: false` (the spec's LeadActionResult) changed nothing: the
+    chunk is failed, not verified or resent on the spot; the run key's re-run sends it."""
+    from tasks.run import RunFailed
+
+    store = engage_env.server.store
+    ready = [
+        r["leadId"]
+        for r in store.search(
+            "99990001", {"campaignIds": [12345], "leadStates": ["READY"]}, 0, 5000
+        )
+    ]
+    engage_env.faults(
+        script=[{"kind": "success_false", "path_contains": "campaignLeads/actions", "count": 1}]
+    )
+    writes = engage_env.writes()
+    with pytest.raises(RunFailed) as info:
+        lead_action(
+            action=PauseLeads(),
+            selection=_selection(lead_states=["READY"]),
+            guards=Guards(approval_threshold=None, approval_fraction=None),
+            options=RunOptions(
+                run_key="refused-1", chunk_size=len(ready) // 2 + 1, max_concurrency=1
+            ),
+        )
+    failed = [o for o in info.value.report.outcomes if str(o.status) == "failed"]
+    assert len(failed) == 1 and "success=false" in (failed[0].error or "")
+    paused = sum(store.get_lead(i)["leadState"] == "PAUSED" for i in ready)
+    assert paused == len(ready) - failed[0].planned  # the refused chunk changed nothing
+    assert engage_env.writes() - writes == 1  # only the chunk that was not refused wrote
+
+    report = lead_action(
+        action=PauseLeads(),
+        selection=_selection(lead_states=["READY"]),
+        guards=Guards(approval_threshold=None, approval_fraction=None),
+        options=RunOptions(run_key="refused-1", chunk_size=len(ready) // 2 + 1, max_concurrency=1),
+    )
+    assert report.ok and all(store.get_lead(i)["leadState"] == "PAUSED" for i in ready)

@@ -4,6 +4,7 @@ state (not through the client under test)."""
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,15 @@ from flows.undo_run import UndoIncomplete, UndoReport, undo_markdown, undo_run
 from tasks.models import CampaignSelector, LeadSelection, RunOptions
 from tasks.undo import UndoOfUndoError, UnknownRunError
 
+from .conftest import DIALECTS
+
 ACCOUNT = "99990001"
 PREDICTIVE = 12345  # "My Predictive Campaign"
 PYTHON = 12346  # "My New Predictive Campaign Python"
 PROMO_LIST = 2223  # "Purchased list G" of campaign 12347
 PYTHON_LIST = 2235  # "Trade show Sep" of campaign 12346
+
+pytestmark = pytest.mark.parametrize("dialect", DIALECTS)
 
 
 def leads_of(store, criteria: dict) -> dict[int, dict]:
@@ -215,6 +220,9 @@ def test_dry_run_writes_nothing_and_unknown_runs_are_refused(engage_env):
 
 
 def test_undo_cleared_reservations(engage_env):
+    """Where search rows carry the agent's id (the legacy dialect) the reservations are
+    given back; where they carry only the agent's name (the spec) the undo cannot know the
+    id, says so, and changes nothing: it never claims to restore what it could not know."""
     store = engage_env.server.store
     before = leads_of(store, {"campaignId": PREDICTIVE, "pendingAgentId": 9002})
     assert len(before) == 3
@@ -228,7 +236,16 @@ def test_undo_cleared_reservations(engage_env):
         {"campaignId": PREDICTIVE, "leadIds": [taken]},
         {"RESERVATION_AGENT_ID": 9005},
     )
+    writes = engage_env.writes()
 
+    if not engage_env.server.config.dialect.legacy_row_fields:
+        report = undo_run("clear-1")
+        assert report.groups == [] and report.restored == 0
+        lost = entry(report, "give no agent id")
+        assert sorted(lost.lead_ids) == sorted(before)
+        assert engage_env.writes() == writes
+        assert store.get_lead(taken)["pendingAgentId"] == 9005
+        return
     report = undo_run("clear-1")
     (group,) = report.groups
     assert (group.action, group.restored, group.left_alone) == ("AGENT_RESERVATION", 2, 1)
@@ -248,7 +265,7 @@ def test_runs_and_undos_reach_their_records_only_through_the_journal(engage_env,
     from tasks.store import register_store
 
     register_store("memory", MemoryStore.at)
-    url = "memory://journal-only"
+    url = f"memory://journal-only-{uuid.uuid4().hex}"  # a store per test: journals differ
     monkeypatch.setenv("LEADS_JOURNAL_URL", url)
     store = engage_env.server.store
 
@@ -276,3 +293,24 @@ def test_runs_and_undos_reach_their_records_only_through_the_journal(engage_env,
     assert memory.names("undo-del-m", "reload/")  # the reload's markers
     root = Path(os.environ["LEADS_JOURNAL_DIR"])
     assert not root.exists() or {p.name for p in root.iterdir()} <= {"targets"}
+
+
+def test_a_failed_reload_is_reported_not_restored(engage_env):
+    """RingCX answers a refused load with HTTP 200 and `leadsSupplied: 0` (public code
+    reports `missing.required.param`). Regression: that read as a success, so the undo of a
+    delete reported leads restored that were never loaded."""
+    store = engage_env.server.store
+    criteria = {"campaignId": PYTHON, "leadStates": ["PAUSED"]}
+    before = leads_of(store, criteria)
+    run(DeleteLeads(), "del-f", "My New Predictive Campaign Python", lead_states=["PAUSED"])
+    engage_env.faults(script=[{"kind": "load_failed", "path_contains": "leadLoader", "count": 1}])
+    with pytest.raises(UndoIncomplete) as failed:
+        undo_run("del-f")
+    report = failed.value.report
+    assert report.restored == 0
+    assert entry(report, "the reload failed").count == len(before)
+    assert store.count(ACCOUNT, {"campaignId": PYTHON, "leadStates": ["READY"], "externIds": [
+        r["externId"] for r in before.values()
+    ]}) == 0
+    # The group failed (not "done with losses"); run again, the undo loads them once.
+    assert undo_run("del-f").restored == len(before)

@@ -2,7 +2,9 @@
 
 The session server starts with rate limits off so ordinary tests never trip them; the tests
 about limits switch them on through ``PUT /sandbox/settings`` and the ``sandbox`` fixture
-puts everything back afterwards.
+puts everything back afterwards, the ``spec`` dialect included. The helpers speak like the
+docs' own examples (``campaignIds``, plus ``campaignId`` in searches), so they work in every
+dialect; ``in_dialect`` runs a test once per named dialect.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ import httpx
 import pytest
 
 from engage_sandbox import SandboxConfig, SandboxServer
+from engage_sandbox.config import DEFAULT_RATE_LIMITS
+
+from .helpers import scope
 
 SEED = 7
 SEED_LEADS = 3_000
 
 #: What every test starts from; PUT /sandbox/settings restores it after each test.
 BASELINE_SETTINGS: dict[str, Any] = {
-    "page_base": 1,
-    "max_rows_cap": 1000,
-    "max_rows_default": 100,
+    "dialect": "spec",
     "rate_limits_enabled": False,
+    "rate_limits": {k: [list(w) for w in v] for k, v in DEFAULT_RATE_LIMITS.items()},
     "rate_limit_scale": 1.0,
     "send_retry_after": False,
     "access_token_ttl_seconds": 300.0,
@@ -111,8 +115,11 @@ class Sandbox:
         return self.voice("GET", "accounts").json()[0]["accountId"]
 
     def campaigns(self, account_id: str) -> list[dict[str, Any]]:
-        """Every campaign of an account, each with its dialGroupId."""
-        groups = self.voice("GET", f"accounts/{account_id}/dialGroups/withChildren").json()
+        """Every campaign of an account, each with its dialGroupId (one page of up to 1000
+        dial groups: no page number, so the page base of the dialect does not matter)."""
+        groups = self.voice(
+            "GET", f"accounts/{account_id}/dialGroups/withChildren", params={"maxRows": 1000}
+        ).json()
         return [
             {**c, "dialGroupId": g["dialGroupId"]} for g in groups for c in g.get("campaigns", [])
         ]
@@ -122,15 +129,41 @@ class Sandbox:
             "POST", f"accounts/{account_id}/campaignLeads/leadSearch", json=criteria, params=params
         )
 
+    def count(self, account_id: str, criteria: dict[str, Any]) -> int:
+        response = self.search(account_id, criteria, count="true")
+        assert response.status_code == 200, response.text
+        return int(response.json())
+
+    def action(
+        self,
+        account_id: str,
+        action: str,
+        criteria: dict[str, Any],
+        param_map: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"campaignLeadSearchCriteria": criteria}
+        if param_map is not None:
+            body["leadActionParams"] = {"paramMap": param_map}
+        return self.voice(
+            "PUT",
+            f"accounts/{account_id}/campaignLeads/actions",
+            params={"leadAction": action},
+            json=body,
+        )
+
     def busiest_campaign(self, account_id: str) -> tuple[dict[str, Any], int]:
         """The campaign with the most leads, and how many it has."""
         best, best_count = None, -1
         for campaign in self.campaigns(account_id):
-            n = self.search(account_id, {"campaignId": campaign["campaignId"]}, count="true").json()
+            n = self.count(account_id, scope(campaign["campaignId"]))
             if n > best_count:
                 best, best_count = campaign, n
         assert best is not None
         return best, best_count
+
+    def use_dialect(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Switch the running server to a named dialect (the fixture restores ``spec``)."""
+        return self.settings(dialect={"name": name, **changes} if changes else name)
 
 
 @pytest.fixture(scope="session")
@@ -156,3 +189,11 @@ def fresh(sandbox: Sandbox) -> Sandbox:
     """The sandbox with its data reseeded first, for tests that write or count writes."""
     sandbox.reseed()
     return sandbox
+
+
+@pytest.fixture
+def scratch(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """Like ``fresh``, and reseeded afterwards too: for tests that change data wholesale."""
+    sandbox.reseed()
+    yield sandbox
+    sandbox.reseed()

@@ -11,8 +11,9 @@ from engage_sandbox.criteria import format_wire_date
 from engage_sandbox.errors import SandboxError
 from engage_sandbox.store import SandboxStore
 
+from .helpers import T0, Clock
+
 A, B = "99990001", "99990002"
-T0 = 1_780_000_000_000
 MINUTE = 60_000
 RESULT_KEYS = {
     "success",
@@ -23,14 +24,6 @@ RESULT_KEYS = {
     "dialerRefreshed",
     "errorMessage",
 }
-
-
-class Clock:
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def __call__(self) -> float:
-        return self.ms / 1000
 
 
 @pytest.fixture
@@ -178,7 +171,7 @@ def test_param_errors_name_the_parameter(world):
     assert "PASS_DISPOSITION" in err.value.message
     with pytest.raises(SandboxError) as err:
         store.apply_action(A, "FROBNICATE", {}, None)
-    assert err.value.error_code == "INVALID_LEAD_ACTION"
+    assert err.value.error_code == "invalid.param"
     assert "RESET_LEADS" in err.value.message
 
 
@@ -514,7 +507,7 @@ def test_move_updates_in_place(world):
         unchanged = {
             k: v
             for k, v in old.items()
-            if k not in ("campaignId", "campaignName", "listId", "listDesc")
+            if k not in ("campaignId", "campaignName", "listId", "listDesc", "campaignLead")
         }
         assert {k: new[k] for k in unchanged} == unchanged
 

@@ -346,7 +346,7 @@ def test_malformed_criteria_are_400(world, criteria):
     with pytest.raises(SandboxError) as err:
         store.search(A, criteria, 0, 10)
     assert err.value.status == 400
-    assert err.value.error_code == "INVALID_CRITERIA"
+    assert err.value.error_code == "invalid.param"
     with pytest.raises(SandboxError):
         store.count(A, criteria)
 

@@ -189,7 +189,7 @@ def test_admin_expire_and_revoke(sandbox):
     sandbox.admin("POST", "tokens/revoke")
     revoked = sandbox.http.get("/voice/api/v1/admin/accounts", headers=headers)
     body = _assert_error_body(revoked, 401, "/voice/api/v1/admin/accounts", "GET")
-    assert body["errorCode"] == "UNAUTHORIZED"
+    assert body["errorCode"] == "invalid.token"
     again = sandbox.http.post(
         "/api/auth/token/refresh", data={"refresh_token": refreshed["refreshToken"]}
     )

@@ -10,6 +10,8 @@ import pytest
 from engage_sandbox import FaultConfig
 from engage_sandbox.faults import FaultInjector
 
+from .helpers import scope
+
 
 def _pause_one(sandbox, account: str, lead: dict, **client_kwargs) -> httpx.Response:
     return sandbox.voice(
@@ -18,7 +20,7 @@ def _pause_one(sandbox, account: str, lead: dict, **client_kwargs) -> httpx.Resp
         params={"leadAction": "PAUSE_LEADS"},
         json={
             "campaignLeadSearchCriteria": {
-                "campaignId": lead["campaignId"],
+                **scope(lead["campaignId"]),
                 "leadIds": [lead["leadId"]],
             }
         },
@@ -30,14 +32,14 @@ def _ready_lead(sandbox) -> tuple[str, dict]:
     account = sandbox.account_id()
     campaign, _ = sandbox.busiest_campaign(account)
     lead = sandbox.search(
-        account, {"campaignId": campaign["campaignId"], "leadStates": ["READY"]}, maxRows=1
+        account, {**scope(campaign["campaignId"]), "leadStates": ["READY"]}, maxRows=1
     ).json()[0]
     return account, lead
 
 
 def _state_of(sandbox, account: str, lead: dict) -> str:
     rows = sandbox.search(
-        account, {"campaignId": lead["campaignId"], "leadIds": [lead["leadId"]]}
+        account, {**scope(lead["campaignId"]), "leadIds": [lead["leadId"]]}
     ).json()
     return rows[0]["leadState"]
 
@@ -49,7 +51,7 @@ def test_scripted_5xx_happens_before_processing(fresh):
     failed = _pause_one(fresh, account, lead)
     assert failed.status_code == 503
     body = failed.json()
-    assert body["errorCode"] == "SERVICE_UNAVAILABLE"
+    assert body["errorCode"] == "service.unavailable"
     assert body["requestUri"].endswith("/campaignLeads/actions - PUT")
     assert fresh.stats()["store"]["writes"] == writes
     assert _state_of(fresh, account, lead) == "READY"
@@ -76,7 +78,7 @@ def test_scripted_429_and_custom_status(sandbox):
     limited = sandbox.voice("GET", "accounts")
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "3"
-    assert limited.json()["errorCode"] == "TOO_MANY_REQUESTS"
+    assert limited.json()["errorCode"] == "too.many.requests"
     bad_gateway = sandbox.voice("GET", "accounts")
     assert bad_gateway.status_code == 502
     assert sandbox.voice("GET", "accounts").status_code == 200
@@ -205,3 +207,75 @@ def test_fault_config_validation(sandbox):
     shown = sandbox.faults(timeout_rate=0.5, timeout_seconds=7)
     assert shown["timeout_rate"] == 0.5 and shown["timeout_seconds"] == 7
     assert sandbox.admin("GET", "config")["faults"]["timeout_rate"] == 0.5
+
+
+# --- faults answered with HTTP 200 ----------------------------------------------------------
+
+
+def test_success_false_changes_nothing(fresh):
+    account, lead = _ready_lead(fresh)
+    writes = fresh.stats()["store"]["writes"]
+    # no path filter: the rule still waits for a lead action, other requests pass untouched
+    fresh.faults(script=[{"kind": "success_false", "count": 1}])
+    assert _state_of(fresh, account, lead) == "READY"
+    assert fresh.voice("GET", f"accounts/{account}/dialGroups").status_code == 200
+    failed = _pause_one(fresh, account, lead)
+    assert failed.status_code == 200
+    body = failed.json()
+    assert body["success"] is False and body["leadActionType"] == "PAUSE_LEADS"
+    assert (body["leadUpdateCount"], body["leadDeleteCount"]) == (0, 0)
+    assert body["errorMessage"]
+    assert fresh.stats()["store"]["writes"] == writes
+    assert _state_of(fresh, account, lead) == "READY"
+    assert fresh.stats()["faults_by_kind"]["success_false"] == 1
+    ok = _pause_one(fresh, account, lead).json()
+    assert ok["success"] is True and ok["leadUpdateCount"] == 1
+
+
+def test_success_false_rate_hits_actions_only(fresh):
+    account, lead = _ready_lead(fresh)
+    fresh.faults(success_false_rate=1.0)
+    for _ in range(3):
+        assert _pause_one(fresh, account, lead).json()["success"] is False
+    assert _state_of(fresh, account, lead) == "READY"  # searches are not faulted
+
+
+def test_load_failed_answers_the_refused_shape_and_loads_nothing(fresh):
+    account = fresh.account_id()
+    campaign, before = fresh.busiest_campaign(account)
+    path = f"accounts/{account}/campaigns/{campaign['campaignId']}/leadLoader/direct"
+    body = {
+        "description": "refused",
+        "uploadLeads": [{"externId": "lf-1", "leadPhone": "3125550188"}],
+    }
+    loads = fresh.stats()["store"]["loads"]
+    fresh.faults(script=[{"kind": "load_failed", "path_contains": "leadLoader", "count": 1}])
+    refused = fresh.voice("POST", path, json=body)
+    assert refused.status_code == 200
+    assert refused.json() == {
+        "leadsSupplied": 0,
+        "leadsAccepted": 0,
+        "leadsInserted": 0,
+        "message": "missing.required.param",
+    }
+    assert fresh.stats()["store"]["loads"] == loads
+    assert fresh.count(account, scope(campaign["campaignId"])) == before
+    loaded = fresh.voice("POST", path, json=body).json()
+    assert (loaded["processingResult"], loaded["leadsInserted"]) == ("OK", 1)
+
+
+def test_body_faults_never_match_other_endpoints():
+    injector = FaultInjector(
+        FaultConfig(
+            script=[{"kind": "success_false", "count": 5}, {"kind": "load_failed", "count": 5}]
+        )
+    )
+    admin = "/voice/api/v1/admin/accounts/1"
+    assert injector.decide("POST", f"{admin}/campaignLeads/leadSearch") is None
+    assert injector.decide("GET", f"{admin}/campaignLeads/actions") is None
+    assert injector.decide("PUT", f"{admin}/campaignLeads/actions").kind == "success_false"
+    assert injector.decide("POST", f"{admin}/campaigns/7/leadLoader/direct").kind == "load_failed"
+    remaining = {r["kind"]: r["count"] for r in injector.remaining_script()}
+    assert remaining == {"success_false": 4, "load_failed": 4}
+    rates = FaultInjector(FaultConfig(load_failed_rate=1.0, success_false_rate=1.0))
+    assert rates.decide("GET", f"{admin}/dialGroups") is None

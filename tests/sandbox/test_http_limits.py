@@ -9,6 +9,8 @@ import pytest
 from engage_sandbox import SandboxConfig
 from engage_sandbox.limits import RateLimiter, classify
 
+from .helpers import scope
+
 ADMIN = "/voice/api/v1/admin"
 
 
@@ -100,7 +102,7 @@ def test_classification():
 def _assert_429(response, retry_after: bool = False) -> None:
     assert response.status_code == 429, response.text
     body = response.json()
-    assert body["errorCode"] == "TOO_MANY_REQUESTS"
+    assert body["errorCode"] == "too.many.requests"
     assert set(body) == {"errorCode", "generalMessage", "details", "requestUri", "timestamp"}
     assert ("Retry-After" in response.headers) is retry_after
 
@@ -108,7 +110,7 @@ def _assert_429(response, retry_after: bool = False) -> None:
 def _setup(sandbox):
     account = sandbox.account_id()
     campaign, _ = sandbox.busiest_campaign(account)
-    lead = sandbox.search(account, {"campaignId": campaign["campaignId"]}, maxRows=1).json()[0]
+    lead = sandbox.search(account, scope(campaign["campaignId"]), maxRows=1).json()[0]
     sandbox.admin("POST", "limits/reset")
     sandbox.settings(rate_limits_enabled=True)
     return account, campaign, lead
@@ -117,7 +119,7 @@ def _setup(sandbox):
 def test_each_class_429s_past_its_first_window(fresh):
     account, campaign, lead = _setup(fresh)
     cid = campaign["campaignId"]
-    criteria = {"campaignId": cid, "leadIds": [lead["leadId"]]}
+    criteria = {**scope(cid), "leadIds": [lead["leadId"]]}
     calls = {
         "lead_search": lambda: fresh.search(account, criteria),
         "lead_search_count": lambda: fresh.search(account, criteria, count="true"),

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from engage_sandbox.criteria import parse_wire_date
-from engage_sandbox.seed import SeedSummary, seed
+from engage_sandbox.seed import SeedSummary, agent_names, seed
 from engage_sandbox.store import STATE_TIMEZONES, SandboxStore
 
 T0 = 1_780_000_000_000
@@ -159,3 +159,19 @@ def test_orphans_exist_and_paging_is_ordered(seeded):
         ids += [r["leadId"] for r in page]
         offset += 1000
     assert ids == sorted(ids) and len(ids) == store.count("99990001", crit) > 1000
+
+
+def test_every_agent_a_lead_is_reserved_for_has_a_name(seeded):
+    store, _ = seeded
+    names = agent_names()
+    assert len(names) == len(set(names.values())) == 80
+    reserved = [
+        r
+        for account in store.accounts()
+        for r in store.search(account["accountId"], {}, 0, 1_000_000)
+        if r["pendingAgentId"] is not None
+    ]
+    assert reserved, "the seed reserves some leads"
+    for row in reserved:
+        assert row["pendingAgentName"] == names[row["pendingAgentId"]]
+    assert agent_names() == names  # derived from the ids alone

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from engage_sandbox import get_dialect
 from engage_sandbox.errors import SandboxError
 from engage_sandbox.store import SandboxStore
 
@@ -48,6 +49,8 @@ ROW_KEYS = {
     "auxData4",
     "auxData5",
     "callerId",
+    "pendingAgentName",
+    "campaignLead",
     "pendingAgentId",
     "originalLeadId",
 }
@@ -274,6 +277,8 @@ def test_load_leads_success(store, world):
     }
     result = store.load_leads(A, 12345, body)
     assert result["processingStatus"] == "DEFAULT_NOT_A_FAILURE"
+    assert result["processingResult"] == "OK"
+    assert result["message"] == "Your uploaded lead list has successfully completed processing"
     assert (result["leadsSupplied"], result["leadsAccepted"], result["leadsInserted"]) == (6, 3, 3)
     assert result["failedAgentAssignment"] == 1 and result["listState"] == "ACTIVE"
     assert [r["message"] for r in result["rejectedRows"]] == [
@@ -307,8 +312,10 @@ def test_load_where_nothing_passes_is_a_failure_body_not_an_error(store, world):
         },
     )
     assert result["processingStatus"] == "NO_LEADS_PASSED_VALIDATION"
+    assert result["processingResult"] == "Failed"
+    assert result["message"] == "Your uploaded lead list file processing has failed"
     assert result["leadsAccepted"] == 0 and result["leadsInserted"] == 0
-    assert len(result["rejectedRows"]) == 2 and result["message"]
+    assert len(result["rejectedRows"]) == 2
     assert store.lists(A, 3001, 12345) == lists_before
     empty = store.load_leads(A, 12345, {"description": "empty", "uploadLeads": []})
     assert empty["processingStatus"] == "NO_LEADS_PASSED_VALIDATION"
@@ -350,6 +357,25 @@ def test_load_errors(store, world, account, campaign, body, status):
         store.load_leads(account, campaign, body)
     assert err.value.status == status
     assert store.stats()["writes"] == writes
+
+
+@pytest.mark.parametrize("description", [None, "", "   "])
+@pytest.mark.parametrize("name", ["spec", "strict", "alternate", "legacy"])
+def test_a_load_without_a_description_cannot_make_its_list(store, world, name, description):
+    dialect = get_dialect(name)
+    lists_before = store.lists(A, 3001, 12345)
+    body = {"uploadLeads": [{"externId": "z", "leadPhone": "4155559999"}]}
+    if description is not None:
+        body["description"] = description
+    result = store.load_leads(A, 12345, body, dialect)
+    if dialect.lenient_inputs:
+        assert result["processingResult"] == "OK" and result["leadsInserted"] == 1
+        return
+    assert (result["processingResult"], result["processingStatus"]) == ("Failed", "GENERAL_FAILURE")
+    assert result["message"] == "Your uploaded lead list file processing has failed"
+    assert (result["leadsSupplied"], result["leadsInserted"]) == (1, 0)
+    assert store.lists(A, 3001, 12345) == lists_before
+    assert store.count(A, {"leadPhoneNum": "4155559999"}) == 0
 
 
 # --------------------------------------------------------------------------- single update
@@ -411,6 +437,33 @@ def test_file_database_uses_wal_and_persists(tmp_path):
     second = SandboxStore(path)
     assert [r["externId"] for r in second.search(A, {}, 0, 10)] == ["kept"]
     second.close()
+
+
+def test_a_database_file_from_before_dialects_still_opens(tmp_path):
+    path = str(tmp_path / "old.db")
+    first = SandboxStore(path, clock=lambda: T0 / 1000)
+    first.add_account(A, "A", "99990000")
+    cid = first.add_campaign(first.add_dial_group(A, "DG"), "C")
+    first.insert_leads([{"campaign_id": cid, "extern_id": "old", "lead_phone": "4155550100"}])
+    first.close()
+    with sqlite3.connect(path) as raw:  # what an older sandbox left behind
+        raw.execute("DROP INDEX idx_leads_visible_at")
+        raw.execute("ALTER TABLE leads DROP COLUMN visible_at")
+    second = SandboxStore(path, clock=lambda: T0 / 1000)
+    spec = get_dialect("alternate")
+    assert [r["externId"] for r in second.search(A, {"campaignIds": [cid]}, 0, 9, spec)] == ["old"]
+    second.load_leads(
+        A,
+        cid,
+        {"description": "new", "uploadLeads": [{"externId": "new", "leadPhone": "4155550101"}]},
+        spec,
+    )
+    assert second.count(A, {"campaignIds": [cid]}, spec) == 1  # the new one is still hidden
+    second.close()
+    third = SandboxStore(path, clock=lambda: T0 / 1000)  # the delay survives a restart
+    assert third.count(A, {"campaignIds": [cid]}, spec) == 1
+    assert third.count(A, {"campaignIds": [cid]}) == 2
+    third.close()
 
 
 def test_concurrent_readers_and_writers(store, world):

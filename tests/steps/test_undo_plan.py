@@ -364,11 +364,10 @@ def test_move_into_a_new_list_reads_the_list_the_run_created(tmp_path):
     assert "IGNORE" in plan.notes[0]
 
 
-@pytest.mark.parametrize(
-    ("setting", "states"),
-    [(CopySetting.COPY, ["READY"]), (CopySetting.TRANSITION, ["TRANSITIONED"])],
-)
-def test_copies_are_found_and_deleted_not_the_originals(tmp_path, setting, states):
+@pytest.mark.parametrize("setting", [CopySetting.COPY, CopySetting.TRANSITION])
+def test_copies_are_found_and_deleted_not_the_originals(tmp_path, setting):
+    # A journal whose chunks recorded no copies (written before they were): found by phone.
+    states = ["READY", "TRANSITIONED"]  # as copied, whichever side RingCX marks
     rows = [lead(1), lead(2, leadPhone=None)]
     action = MoveToCampaign(campaign_id=DEST, list_id=2235, copy_setting=setting)
     plan = plan_undo(journal_of(tmp_path, action, [rows]))
@@ -555,3 +554,53 @@ def test_a_run_key_is_held_by_one_live_process(tmp_path):
             pass
     with RunJournal(tmp_path, "k1").exclusive():  # released with the run
         pass
+
+
+@pytest.mark.parametrize("marked", [[], [1]])
+def test_the_copies_a_run_recorded_are_deleted_and_marked_originals_restored(tmp_path, marked):
+    """The copies are the leads each chunk's proof found new in the destination; under the
+    reading where TRANSITION marks the originals, those get their state back too."""
+    rows = [lead(1), lead(2, leadState="PAUSED")]
+    action = MoveToCampaign(campaign_id=DEST, list_id=2235, copy_setting=CopySetting.TRANSITION)
+    journal = journal_of(tmp_path, action, [rows])
+    plan = journal.read_plan()
+    journal.write_outcome(
+        ChunkOutcome(
+            index=0,
+            key=plan.chunk_key(0),
+            status=ChunkStatus.DONE,
+            planned=2,
+            present=2,
+            created_ids=[9001, 9002],
+            marked_ids=marked,
+        )
+    )
+    undo_plan = plan_undo(journal)
+    (copies,) = [g for g in undo_plan.groups if isinstance(g, CopyCleanupGroup)]
+    assert copies.copy_ids == [9001, 9002] and copies.phones == {}
+    restores = [g for g in undo_plan.groups if isinstance(g, ActionGroup)]
+    if marked:
+        (restore,) = restores
+        assert (restore.action.action, restore.lead_ids) == ("READY_LEADS", [1])
+        assert restore.require.lead_states == ["TRANSITIONED"]
+    else:
+        assert restores == []  # the copies were marked: the originals never changed
+
+
+def test_a_reservation_known_only_by_agent_name_is_not_claimed_restored(tmp_path):
+    # The spec's rows: pendingAgentName, no pendingAgentId.
+    rows = [lead(1, pendingAgentName=None), lead(2, pendingAgentName="Ann Agent")]
+    plan = plan_undo(journal_of(tmp_path, AgentReservation(reservation_agent_id=9), [rows]))
+    (group,) = plan.groups
+    assert group.action == AgentReservation(reservation_agent_id=0)
+    assert group.lead_ids == [1]  # known: not reserved before the run
+    assert find(plan, "'Ann Agent'").lead_ids == [2]
+
+
+def test_rows_that_report_no_reservation_restore_nothing(tmp_path):
+    # Regression: a missing pendingAgentId read as 0, so the undo cleared reservations that
+    # existed before the run and reported them restored.
+    rows = [lead(1), lead(2)]
+    plan = plan_undo(journal_of(tmp_path, AgentReservation(reservation_agent_id=9), [rows]))
+    assert plan.groups == []
+    assert find(plan, "report no reservation").lead_ids == [1, 2]
