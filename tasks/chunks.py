@@ -53,7 +53,8 @@ def run_chunks(
     # A move into a new list: chunks go one at a time until one has created the list; the
     # rest then go into it by id. Sent together, each chunk would create a list of its own.
     if spec.creates_list:
-        new_id = created_list_id(journal, plan)
+        # Before any send the list cannot exist yet; after a crash it may, unrecorded.
+        new_id = created_list_id(journal, plan) if journal.any_sent() else journal.created_list_id()
         while pending and new_id is None:
             index = pending.popleft()
             try:

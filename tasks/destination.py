@@ -12,10 +12,14 @@ from .actions import spec_for
 from .journal import RunJournal
 from .models import CampaignSelector, Plan, ResolvedCampaign
 from .planning import GuardRefusal
+from .preflight import check_destination_list
 from .runtime import shared_client
 
 
 def destination_of(action: ActionParams, source: ResolvedCampaign) -> ResolvedCampaign | None:
+    """The destination of an action that names one by id, resolved, with its list checked
+    to belong to it: one lookup of each. (`move_leads` resolves its named destination
+    itself and hands it over: then this is not called.)"""
     spec = spec_for(action)
     if not spec.needs_destination:
         return None
@@ -23,6 +27,7 @@ def destination_of(action: ActionParams, source: ResolvedCampaign) -> ResolvedCa
         CampaignSelector(campaign=str(spec.destination_campaign_id), account=source.account_id)
     )
     if spec.destination_list_id:
+        check_destination_list(shared_client(), spec.destination_list_id, dest)
         dest.list_ids = [spec.destination_list_id]
     return dest
 

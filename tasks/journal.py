@@ -272,6 +272,10 @@ class RunJournal:
     def write_outcome(self, outcome: ChunkOutcome) -> None:
         self._create_numbered(outcome.index, "outcome", outcome.model_dump_json(indent=2).encode())
 
+    def any_sent(self) -> bool:
+        """Whether any chunk recorded an intent to send (one listing)."""
+        return any(".sent-" in n for n in self.store.names(self.run_key, "chunks/"))
+
     def chunks_with_outcome(self) -> int:
         """How many chunks have at least one outcome (one listing)."""
         names = self.store.names(self.run_key, "chunks/")

@@ -182,6 +182,8 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
     """Discover, check the parameters, select, plan and guard; a report when the run ends
     here (nothing matched, a dry run)."""
     source = ctx.source or steps.resolve_campaign(ctx.selection.source)
+    # A destination the flow resolved was checked there (list and new-list name included).
+    checked = ctx.destination is not None
     destination = ctx.destination or destination_of(ctx.action, source)
     ctx.spec.check_parameters(shared_client(), source, destination, datetime.now(UTC))
     selected = steps.select_leads(
@@ -220,7 +222,7 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
         return ctx.finish_early(ctx.report(plan, [], f"nothing to do: {why}"))
     check_guards(plan, ctx.selection, ctx.guards)
     new_list = ctx.spec.new_list_name
-    if new_list is not None and destination:
+    if new_list is not None and destination and not checked:
         check_new_list_free(new_list, destination)
     if ctx.options.dry_run:
         message = (

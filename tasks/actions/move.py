@@ -28,7 +28,7 @@ from engage_voice.models import (
 )
 
 from ..models import Plan, ResolvedCampaign, Verification
-from ..preflight import InvalidActionParameter, check_destination_list
+from ..preflight import InvalidActionParameter
 from ..verification import (
     Target,
     find_leads,
@@ -247,8 +247,6 @@ class Move(ActionSpec):
                 f"the destination is the source campaign {source.campaign_name!r}: "
                 "MOVE_TO_CAMPAIGN moves leads between campaigns",
             )
-        if self.params.list_id:
-            check_destination_list(client, self.params.list_id, destination)
 
     # -- run-level proof -----------------------------------------------------------------------
 

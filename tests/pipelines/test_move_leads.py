@@ -219,3 +219,32 @@ def test_bad_destinations_fail_before_any_write(engage_env):
             guards=Guards(),
         )
     assert engage_env.writes() == writes
+
+
+def test_the_destination_list_is_looked_up_once(engage_env, monkeypatch):
+    """Regression: move_leads resolved the destination list, then the engine checked it
+    again (and checked a new list's name twice)."""
+    from engage_voice import EngageClient
+
+    calls: list[tuple[int, int]] = []
+    real = EngageClient.lists
+
+    async def counted(self, dial_group_id, campaign_id, account_id=None):
+        calls.append((dial_group_id, campaign_id))
+        return await real(self, dial_group_id, campaign_id, account_id)
+
+    monkeypatch.setattr(EngageClient, "lists", counted)  # a spy: the real call still runs
+    move_leads(
+        selection=_selection(lead_states=["PAUSED"]),
+        destination=Destination(campaign="My New Predictive Campaign Python", list="Trade show Sep"),
+        options=RunOptions(chunk_size=50),
+    )
+    assert [c for _, c in calls].count(TARGET) == 1
+    calls.clear()
+    move_leads(
+        selection=_selection(lead_states=["CANCELLED"]),
+        destination=Destination(campaign=str(TARGET), new_list="Once"),
+        options=RunOptions(chunk_size=500),
+    )
+    # Once to see the name is free, once after the first chunk to learn the new list's id.
+    assert [c for _, c in calls].count(TARGET) == 2

@@ -28,3 +28,16 @@ def test_records_are_created_once(tmp_path):
     assert journal.record_once("reload/g01-001.sent.json", b"first")
     assert not journal.record_once("reload/g01-001.sent.json", b"second")
     assert journal.read_record("reload/g01-001.sent.json") == b"first"
+
+
+def test_intents_and_reported_fields_are_recorded(tmp_path):
+    from engage_voice.models import LeadRow
+
+    journal = RunJournal(tmp_path, "run-1")
+    assert not journal.any_sent() and journal.reported_fields() is None
+    journal.mark_sent(3, "k", [1, 2])
+    assert journal.any_sent() and journal.sent_count(3) == 1
+    # The fields the service sent, per chunk: a null is told from a field never sent.
+    journal.write_before_image(0, [LeadRow.model_validate({"leadId": 1, "pendingAgentName": None})])
+    journal.write_before_image(1, [LeadRow.model_validate({"leadId": 2, "leadState": "READY"})])
+    assert journal.reported_fields() == {"lead_id", "pending_agent_name", "lead_state"}
