@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from tasks.approval import cancelled_if_denied
 from tasks.models import ActionParamsForm, Guards, LeadSelection, RunOptions, RunReport
 from tasks.run import Predicate, run_pipeline
 from tasks.runtime import thread_pool
@@ -32,7 +33,8 @@ def lead_action(
 
     `predicate` (Python callers only) further filters the selected leads' DataFrame.
     """
-    return run_pipeline(
+    return cancelled_if_denied(
+        run_pipeline,
         flow_name="lead_action",
         action=action,
         selection=selection,

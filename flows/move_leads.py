@@ -13,6 +13,7 @@ from __future__ import annotations
 from prefect import flow
 
 from engage_voice.models import CopySetting, DuplicateAction
+from tasks.approval import cancelled_if_denied
 from tasks.models import Guards, LeadSelection, RunOptions, RunReport
 from tasks.move_destination import Destination, run_move
 from tasks.runtime import thread_pool
@@ -59,9 +60,18 @@ def move_leads(
         copy_setting: false = MOVE: the leads leave the source. true = COPY: they stay and
             copies (new ids, READY, 0 passes) are added. TRANSITION: copies, TRANSITIONED.
         duplicate_action: MOVE moves every lead. IGNORE leaves in the source each lead whose
-            phone already belongs to a lead of the destination campaign; those are counted
-            in the run-level verification, not reported as failures.
+            phone the destination already holds (in the target list, as the docs say, or
+            anywhere in the campaign); those are counted in the run-level verification,
+            not reported as failures.
         guards: Refusals checked before any write.
         options: Chunking, concurrency, dry run, run key (re-run with it to resume).
     """
-    return run_move(selection, destination, copy_setting, duplicate_action, guards, options)
+    return cancelled_if_denied(
+        run_move,
+        selection=selection,
+        destination=destination,
+        copy_setting=copy_setting,
+        duplicate_action=duplicate_action,
+        guards=guards,
+        options=options,
+    )

@@ -19,6 +19,13 @@ from engage_voice import EngageClient, EngageError, EngageSettings
 from . import render
 from .embedded import embedded_sandbox, settings_env, settings_for
 
+# Telemetry off for this process and the servers it starts: offline it only logs errors,
+# and it looks up hosts off loopback (Prefect reads DO_NOT_TRACK at call time).
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+#: One embedded sandbox everywhere (discover, run, demo): the same seed and size.
+SANDBOX_SEED, SANDBOX_LEADS = 1, 20_000
+
 app = typer.Typer(
     help="Lead action pipelines for RingCentral RingCX (Engage Voice).",
     no_args_is_help=True,
@@ -129,9 +136,15 @@ def discover(
     Uses ENGAGE_* settings (environment or .env), or an embedded sandbox with --sandbox.
     """
     if embedded:
-        with embedded_sandbox(seed=1, leads=10_000) as server:
+        with embedded_sandbox(seed=SANDBOX_SEED, leads=SANDBOX_LEADS) as server:
             _print_tree(settings_for(server), counts)
         return
+    _print_tree(_settings_or_exit(), counts)
+
+
+def _settings_or_exit() -> EngageSettings:
+    """ENGAGE_* settings with credentials, or a one-line error and exit code 2: checked
+    before anything is started."""
     try:
         settings = EngageSettings()
     except ValueError as exc:  # SettingsError: names the fields, never their values
@@ -143,12 +156,16 @@ def discover(
             "ENGAGE_CLIENT_SECRET/ENGAGE_JWT (see README), or pass --sandbox"
         )
         raise typer.Exit(2)
-    _print_tree(settings, counts)
+    return settings
 
 
-@app.command()
+@app.command(context_settings={"help_option_names": []})
 def run(
-    flow_name: Annotated[str, typer.Argument(help="lead_action, move_leads, nightly_reset, ...")],
+    ctx: typer.Context,
+    flow_name: Annotated[
+        str | None,
+        typer.Argument(help="lead_action, move_leads (or move-leads), nightly_reset, ..."),
+    ] = None,
     params: Annotated[
         str | None,
         typer.Option("--params", "-p", help="Flow parameters as JSON, or @file.json."),
@@ -156,26 +173,50 @@ def run(
     embedded: Annotated[
         bool, typer.Option("--sandbox", help="Run against a freshly seeded embedded sandbox.")
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Also print Prefect's own log lines and tracebacks.")
+    ] = False,
+    show_help: Annotated[
+        bool, typer.Option("--help", "-h", help="This help, or with FLOW that flow's parameters.")
+    ] = False,
 ) -> None:
-    """Run a flow in-process (with a progress bar), against ENGAGE_* settings or --sandbox."""
-    from .prefect_api import prefect_api
-    from .run import load_flow, parse_params, run_flow
+    """Run a flow in-process (with a progress bar), against ENGAGE_* settings or --sandbox.
 
+    `leads run FLOW --help` lists the flow's parameters."""
+    from .prefect_api import prefect_api
+    from .run import flow_help, load_flow, parse_params, run_flow
+
+    if show_help or flow_name is None:
+        if flow_name is None:
+            console.print(ctx.get_help())
+            raise typer.Exit(0 if show_help else 2)
+        try:
+            typer.echo(flow_help(flow_name))  # plain text: no wrapping inside the example
+        except ValueError as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+        raise typer.Exit(0)
     try:
         load_flow(flow_name)
         values = parse_params(params)
     except (ValueError, OSError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    if not embedded:
+        _settings_or_exit()  # before a Prefect server is started for nothing
     with ExitStack() as stack:
         if embedded:
-            server = stack.enter_context(embedded_sandbox(seed=1, leads=20_000))
+            server = stack.enter_context(
+                embedded_sandbox(seed=SANDBOX_SEED, leads=SANDBOX_LEADS)
+            )
             _export_env(settings_for(server))
         api = stack.enter_context(prefect_api())
         try:
-            result = run_flow(flow_name, values, console)
+            result = run_flow(flow_name, values, console, debug=debug)
         except Exception as exc:
-            console.print(f"[bold red]{type(exc).__name__}:[/] {exc}")
+            if debug:
+                console.print_exception()
+            console.print(f"[bold red]{type(exc).__name__}:[/] {escape(str(exc))}")
             console.print(api.where_to_look())
             raise typer.Exit(1) from None
         render.print_result(console, result)
@@ -190,7 +231,7 @@ def _export_env(settings: EngageSettings) -> None:
 
 @app.command()
 def demo(
-    leads: Annotated[int, typer.Option(help="Leads to seed into the sandbox.")] = 20_000,
+    leads: Annotated[int, typer.Option(help="Leads to seed into the sandbox.")] = SANDBOX_LEADS,
 ) -> None:
     """The main job against a freshly seeded embedded sandbox: a verified move_leads and a
     nightly_reset, run through Prefect."""

@@ -12,6 +12,7 @@ from rich.tree import Tree
 
 from engage_voice.models import AccountTree
 from tasks.models import RunReport
+from tasks.reporting import counted
 
 
 def account_tree(tree: AccountTree) -> Tree:
@@ -75,12 +76,20 @@ def verification_table(report: RunReport) -> Table:
 
 
 def report_summary(report: RunReport) -> str:
-    verdict = "[green]verified[/]" if report.ok else "[bold red]NOT verified[/]"
+    if report.dry_run:
+        verdict = "[yellow]dry run: nothing written[/]"
+    elif not report.outcomes:
+        verdict = "nothing to do"
+    else:
+        verdict = "[green]verified[/]" if report.ok else "[bold red]NOT verified[/]"
     text = (
         f"[bold]{report.flow}[/] {report.action} · {report.total_leads:,} leads selected of "
-        f"{report.campaign_total:,} · {report.chunks} chunks · {report.updated:,} updated · "
-        f"{report.deleted:,} deleted · {verdict}\n  {report.message}\n  journal: {report.journal_dir}"
+        f"{report.campaign_total:,} · {counted(report.chunks, 'chunk')} · "
+        f"{report.updated:,} updated · {report.deleted:,} deleted · {verdict}\n"
+        f"  {report.message}"
     )
+    if report.journal_dir and not report.dry_run:
+        text += f"\n  journal: {report.journal_dir}"
     if report.target_report:
         # Escaped: a malformed cell is the user's text, not rich markup.
         text += f"\n  target table: {escape(str(report.target_report.get('summary', '')))}"

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
+import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from tasks.journal import progress
 from tasks.runtime import journal_root
@@ -26,9 +37,15 @@ FLOW_NAMES = (
 )
 
 
+def flow_name_of(name: str) -> str:
+    """A flow's name, also in the deployments' spelling (`move-leads`)."""
+    return name.strip().replace("-", "_")
+
+
 def load_flow(name: str) -> Any:
     import flows
 
+    name = flow_name_of(name)
     if name not in FLOW_NAMES or not hasattr(flows, name):
         known = ", ".join(n for n in FLOW_NAMES if hasattr(flows, n))
         raise ValueError(f"unknown flow {name!r}; known: {known}")
@@ -66,7 +83,46 @@ def _chunk_progress(run_key: str) -> tuple[int, int]:
     return progress(journal_root(), run_key)
 
 
-def run_flow(flow_name: str, params: dict[str, Any], console: Console) -> Any:
+@contextmanager
+def quiet_prefect_console(debug: bool) -> Iterator[None]:
+    """Prefect's own console lines (each task's and the flow's state, every error with its
+    traceback) off for a CLI run: the CLI prints the outcome once. The runs' logs still go
+    to the Prefect API; --debug keeps the console lines too."""
+    if debug:
+        yield
+        return
+    import prefect.main  # noqa: F401 - configures Prefect's logging (it does so on import)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    handlers = [
+        (handler, handler.level)
+        for logger in (logging.getLogger(), logging.getLogger("prefect"))
+        for handler in logger.handlers
+        if isinstance(handler, PrefectConsoleHandler)
+    ]
+    for handler, _ in handlers:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for handler, level in handlers:
+            handler.setLevel(level)
+
+
+def _final_counts(result: Any) -> tuple[int, int] | None:
+    """(chunks acted on, chunks planned) from a run's report(s)."""
+    from tasks.models import RunReport
+
+    reports = [
+        r for r in (result if isinstance(result, list) else [result]) if isinstance(r, RunReport)
+    ]
+    if not reports:
+        return None
+    return sum(len(r.outcomes) for r in reports), sum(r.chunks for r in reports)
+
+
+def run_flow(flow_name: str, params: dict[str, Any], console: Console, debug: bool = False) -> Any:
+    flow_name = flow_name_of(flow_name)
     flow = load_flow(flow_name)
     run_key = with_run_key(flow_name, params)
     box: dict[str, Any] = {}
@@ -77,25 +133,108 @@ def run_flow(flow_name: str, params: dict[str, Any], console: Console) -> Any:
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
-    worker = threading.Thread(target=target, name=f"flow-{flow_name}", daemon=True)
-    worker.start()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        task = progress.add_task(f"{flow_name} {run_key or ''} chunks", total=None)
+    # The worker runs in this thread's context: Prefect's settings (the API URL of the
+    # server started for this command) live in a context variable, and a thread without
+    # them would start a second, temporary server on the same database.
+    context = contextvars.copy_context()
+    worker = threading.Thread(
+        target=context.run, args=(target,), name=f"flow-{flow_name}", daemon=True
+    )
+    columns: list[Any] = [SpinnerColumn(), TextColumn("[bold]{task.description}")]
+    if run_key:  # chunks to count; the total is known once the plan exists
+        columns += [BarColumn(), MofNCompleteColumn()]
+    columns.append(TimeElapsedColumn())
+    with quiet_prefect_console(debug), Progress(*columns, console=console) as progress:
+        label = f"{flow_name} {run_key} · chunks" if run_key else f"{flow_name} · running"
+        task = progress.add_task(label, total=None)
+        worker.start()
         while worker.is_alive():
             if run_key:
                 done, total = _chunk_progress(run_key)
                 progress.update(task, completed=done, total=total or None)
             time.sleep(0.3)
-        if run_key:
-            done, total = _chunk_progress(run_key)
-            progress.update(task, completed=done, total=total or done or 1)
+        counts = _final_counts(box.get("result")) if run_key else None
+        if counts is not None:
+            progress.update(task, completed=counts[0], total=counts[1])
+        else:
+            progress.update(task, completed=1, total=1)
     if "error" in box:
         raise box["error"]
     return box.get("result")
+
+
+# One example per flow: what `leads run FLOW --help` shows (each is run by the CLI tests).
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "lead_action": {
+        "action": {"action": "PAUSE_LEADS"},
+        "selection": {
+            "source": {"campaign": "My Predictive Campaign"},
+            "criteria": {"lead_states": ["READY"]},
+        },
+        "options": {"dry_run": True},
+    },
+    "move_leads": {
+        "selection": {
+            "source": {"campaign": "My Predictive Campaign"},
+            "criteria": {"lead_states": ["PAUSED"]},
+        },
+        "destination": {"campaign": "My New Predictive Campaign Python", "list": "Trade show Sep"},
+        "options": {"dry_run": True},
+    },
+    "nightly_reset": {
+        "campaigns": [{"campaign": "My Predictive Campaign"}],
+        "options": {"dry_run": True},
+    },
+    "nightly_suppress": {
+        "campaigns": [{"campaign": "My Predictive Campaign"}],
+        "phones": ["2125550100"],
+        "options": {"dry_run": True},
+    },
+    "export_leads": {
+        "selection": {
+            "source": {"campaign": "My Predictive Campaign"},
+            "criteria": {"lead_states": ["READY"]},
+        },
+        "format": "csv",
+    },
+    "inventory": {"lead_state_counts": False},
+    "undo_run": {"run_key": "RUN-KEY-OF-A-FINISHED-RUN", "dry_run": True},
+}
+
+
+def _type_of(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        kinds = [_type_of(s) for s in schema["anyOf"] if s.get("type") != "null"]
+        return " | ".join(kinds) + (" (optional)" if len(kinds) < len(schema["anyOf"]) else "")
+    if schema.get("type") == "array":
+        return f"list of {_type_of(schema.get('items', {}))}"
+    if "enum" in schema:
+        return " | ".join(map(str, schema["enum"]))
+    return str(schema.get("type", "any"))
+
+
+def flow_help(name: str) -> str:
+    """A flow's parameters from its schema (names, types, defaults, descriptions), and an
+    example of `--params`."""
+    flow = load_flow(name)
+    name = flow_name_of(name)
+    schema = flow.parameters.model_dump()
+    required = set(schema.get("required") or [])
+    lines = [f"leads run {name} -p JSON  (deployment: {name.replace('_', '-')})", ""]
+    doc = (flow.description or "").strip().split("\n\n")[0]
+    if doc:
+        lines += [" ".join(doc.split()), ""]
+    lines.append("Parameters:")
+    for param, spec in schema.get("properties", {}).items():
+        if param == "predicate":
+            continue  # a Python callable: for data teams calling the flow from code
+        flag = "required" if param in required else f"default {json.dumps(spec.get('default'))}"
+        lines.append(f"  {param}: {_type_of(spec)} ({flag})")
+        for text in str(spec.get("description") or "").splitlines():
+            lines.append(f"      {text.strip()}")
+    example = EXAMPLES.get(name)
+    if example is not None:
+        lines += ["", "Example:", f"  leads run {name} --sandbox -p '{json.dumps(example)}'"]
+    return "\n".join(lines)

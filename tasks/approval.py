@@ -3,12 +3,18 @@ that shows the plan's numbers. Nothing is written before the answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
 from prefect import get_run_logger
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
 from .models import Guards, Plan
 from .planning import NotApproved, approval_reasons
+from .reporting import counted
+
+T = TypeVar("T")
 
 # How often a paused run looks for the operator's answer (Prefect's default is 10 s).
 APPROVAL_POLL_SECONDS = 2
@@ -42,7 +48,7 @@ def approve_plan(plan: Plan, guards: Guards) -> None:
     description = (
         f"**{plan.action.action}** on **{plan.total_leads:,}** leads of "
         f"**{plan.source.campaign_name}** ({plan.campaign_total:,} in the campaign), "
-        f"in {len(plan.chunks)} chunks. Parameters: `{plan.action.param_map() or '-'}`. "
+        f"in {counted(len(plan.chunks), 'chunk')}. Parameters: `{plan.action.param_map() or '-'}`. "
         f"Approval is asked because: {'; '.join(approval_reasons(plan, guards))}. "
         "This cannot be undone completely. Set approve to true to proceed."
     )
@@ -51,3 +57,17 @@ def approve_plan(plan: Plan, guards: Guards) -> None:
         guards.approval_timeout_seconds,
         f"{plan.action.action} on {plan.total_leads:,} leads",
     )
+
+
+def cancelled_if_denied(run: Callable[..., T], /, **kwargs: Any) -> T:
+    """`run(**kwargs)`; an approval denied (or not given in time) ends the flow run
+    Cancelled with the reason, not Failed with tracebacks: an operator's "no" is not an
+    error. A caller of the flow still gets the NotApproved raised."""
+    try:
+        return run(**kwargs)
+    except NotApproved as exc:
+        from prefect.states import Cancelled
+
+        # A flow may return its final state; the exception is its data, so calling the
+        # flow raises it.
+        return cast(T, Cancelled(message=str(exc), data=exc))

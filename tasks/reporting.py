@@ -22,6 +22,11 @@ from .models import Plan, RunReport
 log = logging.getLogger("leads.reporting")
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 chunk`, `4 chunks`, `1,200 leads`: a number and its noun, agreed."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def current_flow_run_id() -> UUID | None:
     """The id of the flow run this code runs in, or None outside one."""
     ctx = FlowRunContext.get()
@@ -175,7 +180,7 @@ def summary_markdown(report: RunReport) -> str:
         "|---|---|",
         f"| leads selected | {report.total_leads:,} |",
         f"| leads in campaign | {report.campaign_total:,} |",
-        f"| chunks | {report.chunks} |",
+        f"| chunks | {report.chunks:,} |",
         f"| updated | {report.updated:,} |",
         f"| deleted | {report.deleted:,} |",
         f"| dry run | {report.dry_run} |",

@@ -41,6 +41,7 @@ from .models import (
     Verification,
 )
 from .planning import base_criteria, build_plan, check_guards, needs_approval, selection_key
+from .reporting import counted
 from .runtime import journal_root, shared_client
 
 Predicate = Callable[[pd.DataFrame], Any]
@@ -169,7 +170,7 @@ def _resume(ctx: RunContext) -> tuple[Plan, dict[str, int]] | RunReport:
         report = ctx.report(
             plan,
             done,
-            f"dry run of a journalled run: {len(done)} of {len(plan.chunks)} chunks done; "
+            f"dry run of a journalled run: {len(done)} of {counted(len(plan.chunks), 'chunk')} done; "
             "resuming would act on the rest. Nothing was written",
         )
         return ctx.finish_early(report, artifacts=False)
@@ -227,7 +228,7 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
     if ctx.options.dry_run:
         message = (
             f"dry run: would {plan.action.action} {plan.total_leads:,} leads in "
-            f"{len(plan.chunks)} chunks; nothing was written"
+            f"{counted(len(plan.chunks), 'chunk')}; nothing was written"
         )
         return ctx.finish_early(ctx.report(plan, [], message))
     return plan

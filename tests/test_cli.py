@@ -78,8 +78,18 @@ def test_run_refuses_bad_input_before_starting_anything():
 
 def test_benchmark_script_runs_small():
     out = subprocess.run(
-        [sys.executable, "benchmarks/bench_sandbox.py", "--leads", "3000", "--pages", "2",
-         "--chunks", "1", "--chunk-size", "100"],
+        [
+            sys.executable,
+            "benchmarks/bench_sandbox.py",
+            "--leads",
+            "3000",
+            "--pages",
+            "2",
+            "--chunks",
+            "1",
+            "--chunk-size",
+            "100",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -108,3 +118,71 @@ def test_sandbox_command_takes_other_settings_from_the_environment():
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(20)
+
+
+def test_run_help_shows_the_flows_parameters_and_an_example():
+    runner = CliRunner()
+    shown = runner.invoke(app, ["run", "move-leads", "--help"])  # the deployments' spelling
+    assert shown.exit_code == 0, shown.output
+    assert "destination: Destination (required)" in shown.output
+    assert 'duplicate_action: DuplicateAction (default "MOVE")' in shown.output
+    assert "leads run move_leads --sandbox -p '{" in shown.output
+    assert "predicate" not in runner.invoke(app, ["run", "lead_action", "--help"]).output
+    unknown = runner.invoke(app, ["run", "nope", "--help"])
+    assert unknown.exit_code == 2 and "unknown flow" in unknown.output
+    assert "FLOW" in runner.invoke(app, ["run", "--help"]).output.upper()
+
+
+def test_every_help_example_is_a_valid_parameter_document():
+    from leads_cli.run import EXAMPLES, FLOW_NAMES, load_flow
+
+    assert set(EXAMPLES) == set(FLOW_NAMES)
+    for name, example in EXAMPLES.items():
+        load_flow(name).validate_parameters(dict(example))  # raises on a bad document
+
+
+def test_run_without_credentials_fails_at_once(tmp_path, monkeypatch):
+    for key in [k for k in os.environ if k.startswith(("ENGAGE_", "PREFECT_API_URL"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", "inventory"])
+    assert result.exit_code == 2
+    assert "no credentials" in result.output and "Prefect" not in result.output
+    assert len(result.output.strip().splitlines()) <= 3
+
+
+def test_run_starts_one_quiet_server_and_reports_a_dry_run_once(tmp_path):
+    """Regression: Prefect started a second, temporary server beside ours (the flow's thread
+    did not see our API URL), with a `database is locked` traceback and telemetry errors;
+    a dry run showed 0/1 and the word "verified"."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENGAGE_", "PREFECT_"))}
+    env.update(COLUMNS="200", PREFECT_HOME=str(tmp_path / "prefect"))
+    params = (
+        '{"action": {"action": "PAUSE_LEADS"}, "selection": {"source": {"campaign": '
+        '"My Predictive Campaign"}, "criteria": {"lead_states": ["READY"]}}, '
+        '"options": {"dry_run": true, "run_key": "cli-dry"}}'
+    )
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("leads")),
+            "run",
+            "lead_action",
+            "--sandbox",
+            "-p",
+            params,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    for noise in ("temporary server", "Traceback", "telemetry", "locked", "| INFO"):
+        assert noise not in text, (noise, text)
+    assert "dry run: nothing written" in text and "verified" not in text
+    planned = re.search(r"(\d+) chunks", text)
+    assert planned and int(planned.group(1)) > 1
+    assert f"0/{planned.group(1)}" in text  # the bar knew the plan's total
+    assert not (tmp_path / "journal" / "cli-dry" / "chunks").exists()

@@ -93,6 +93,11 @@ def test_destructive_run_waits_for_approval(engage_env, approve):
     else:
         assert isinstance(box.get("error"), NotApproved)
         assert engage_env.writes() == writes
+        # An operator's "no" is not a failure: the run ends Cancelled, with the reason.
+        with get_client(sync_client=True) as client:
+            final = client.read_flow_run(run_id).state
+        assert final is not None and final.is_cancelled(), final
+        assert "not approved: test" in (final.message or "")
         assert all(store.get_lead(lead_id) is not None for lead_id in doomed)
 
 
