@@ -12,7 +12,7 @@ from prefect.input import RunInput
 
 from .models import Guards, Plan
 from .planning import NotApproved, approval_reasons
-from .reporting import counted
+from .reporting import counted, parameters_text
 
 T = TypeVar("T")
 
@@ -48,7 +48,7 @@ def approve_plan(plan: Plan, guards: Guards) -> None:
     description = (
         f"**{plan.action.action}** on **{plan.total_leads:,}** leads of "
         f"**{plan.source.campaign_name}** ({plan.campaign_total:,} in the campaign), "
-        f"in {counted(len(plan.chunks), 'chunk')}. Parameters: `{plan.action.param_map() or '-'}`. "
+        f"in {counted(len(plan.chunks), 'chunk')}. Parameters: {parameters_text(plan.action.param_map())}. "
         f"Approval is asked because: {'; '.join(approval_reasons(plan, guards))}. "
         "This cannot be undone completely. Set approve to true to proceed."
     )

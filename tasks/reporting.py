@@ -17,7 +17,9 @@ from prefect.artifacts import (
 )
 from prefect.context import FlowRunContext
 
-from .models import Plan, RunReport
+from engage_voice.models import SearchCriteria
+
+from .models import Condition, Plan, RunReport
 
 log = logging.getLogger("leads.reporting")
 
@@ -63,24 +65,54 @@ def action_label(plan: Plan) -> str:
     return plan.action.action.lower().replace("_leads", "").replace("_", " ")
 
 
+def _value_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_value_text(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_value_text(v)}" for k, v in value.items())
+    return str(getattr(value, "value", value))
+
+
+def filter_text(criteria: SearchCriteria) -> str:
+    """A server-side filter in words: `leadStates READY, PAUSED; campaignIds 12345`."""
+    wire = criteria.to_wire()
+    wire.pop("campaignId", None)  # said by campaignIds
+    return "; ".join(f"{k} {_value_text(v)}" for k, v in wire.items()) or "none"
+
+
+def condition_text(condition: Condition) -> str:
+    """`lastPassDts older than days 2`, `leadPasses >= 3`, `email not null`."""
+    op = str(condition.op.value)
+    if condition.value is None:
+        return f"{condition.column} {op}"
+    return f"{condition.column} {op} {_value_text(condition.value)}"
+
+
+def parameters_text(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_value_text(v)}" for k, v in params.items()) or "none"
+
+
 def plan_artifact(plan: Plan, dry_run: bool) -> None:
     if not _in_flow():
         return
     rows = [
         {"item": "action", "value": plan.action.action},
-        {"item": "parameters", "value": str(plan.action.param_map() or "-")},
+        {"item": "parameters", "value": parameters_text(plan.action.param_map())},
         {
             "item": "campaign",
             "value": f"{plan.source.campaign_name} ({plan.source.campaign_id}) in "
             f"{plan.source.dial_group_name}, account {plan.source.account_id}",
         },
         {"item": "lists", "value": ", ".join(plan.source.list_names) or "all"},
-        {"item": "server-side filter", "value": str(plan.base_criteria.to_wire())},
-        {"item": "row conditions", "value": str([c.model_dump() for c in plan.conditions]) or "-"},
+        {"item": "server-side filter", "value": filter_text(plan.base_criteria)},
+        {
+            "item": "row conditions",
+            "value": "; ".join(condition_text(c) for c in plan.conditions) or "none",
+        },
         {"item": "leads selected", "value": f"{plan.total_leads:,}"},
         {"item": "leads in campaign", "value": f"{plan.campaign_total:,}"},
-        {"item": "chunks", "value": f"{len(plan.chunks)}"},
-        {"item": "dry run", "value": str(dry_run)},
+        {"item": "chunks", "value": f"{len(plan.chunks):,}"},
+        {"item": "dry run", "value": "yes: nothing is written" if dry_run else "no"},
     ]
     if plan.destination is not None:
         d = plan.destination
