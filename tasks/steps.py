@@ -55,13 +55,20 @@ def select_leads(
     }
 
 
+def chunk_run_name() -> str:
+    """`chunk 1` for index 0: chunks are numbered from 1 in task names, logs and artifacts."""
+    from prefect.runtime import task_run
+
+    return f"chunk {int(task_run.parameters.get('index', -1)) + 1}"
+
+
 def load_plan(journal: RunJournal) -> Plan:
     return journal.read_plan_cached()
 
 
 @task(
     name="act on chunk",
-    task_run_name="chunk {index}",
+    task_run_name=chunk_run_name,
     cache_policy=NO_CACHE,
     retries=OUTAGE_RETRIES,
     retry_delay_seconds=OUTAGE_DELAY,

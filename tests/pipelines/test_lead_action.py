@@ -545,3 +545,30 @@ def test_success_false_fails_the_chunk_and_a_rerun_finishes_it(engage_env):
         options=RunOptions(run_key="refused-1", chunk_size=len(ready) // 2 + 1, max_concurrency=1),
     )
     assert report.ok and all(store.get_lead(i)["leadState"] == "PAUSED" for i in ready)
+
+
+def test_chunks_are_numbered_from_one_in_task_names_logs_and_artifacts(engage_env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from tasks.reporting import verification_rows
+
+    report = lead_action(
+        action=PauseLeads(),
+        selection=_selection(lead_states=["READY"]),
+        guards=Guards(approval_threshold=None, approval_fraction=None),
+        options=RunOptions(run_key="numbered", chunk_size=100),
+    )
+    chunks = report.chunks
+    assert chunks >= 2
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_runs(limit=1, sort="START_TIME_DESC")[0]
+        names = {
+            t.name
+            for t in client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+            )
+        }
+    assert {f"chunk {i}" for i in range(1, chunks + 1)} <= names and "chunk 0" not in names
+    shown = {row["chunk"] for row in verification_rows(report) if row["chunk"] != "run"}
+    assert shown == set(range(1, chunks + 1))
