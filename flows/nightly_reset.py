@@ -18,6 +18,7 @@ from engage_voice.models import (
     LeadState,
     ResetLeads,
 )
+from tasks.approval import cancelled_if_denied
 from tasks.models import (
     Condition,
     Guards,
@@ -62,7 +63,8 @@ Dispositions = Annotated[list[Disposition], Field(min_length=1)]
 )
 def reset_campaign(selection: LeadSelection, guards: Guards, options: RunOptions) -> RunReport:
     """One campaign of nightly_reset (a child run; options.run_key names the campaign's run)."""
-    return run_pipeline(
+    return cancelled_if_denied(
+        run_pipeline,
         flow_name="nightly_reset",
         action=ResetLeads(),
         selection=selection,

@@ -14,6 +14,7 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
+from tasks.approval import cancelled_if_denied
 from tasks.models import (
     CampaignSelector,
     Guards,
@@ -59,8 +60,15 @@ def suppress_campaign(
     `release_blocked` (a reason) skips the release: the table could not be read whole, so
     a phone that seems to have left it may only be unreadable. A release of more than
     `max_release_fraction` of the job's suppressed leads waits for approval."""
-    return suppress_one(
-        selector, source, dnc_path, guards, options, release_blocked, max_release_fraction
+    return cancelled_if_denied(
+        suppress_one,
+        selector=selector,
+        source=source,
+        dnc_path=dnc_path,
+        guards=guards,
+        options=options,
+        release_blocked=release_blocked,
+        max_release_fraction=max_release_fraction,
     )
 
 

@@ -186,3 +186,28 @@ def test_run_starts_one_quiet_server_and_reports_a_dry_run_once(tmp_path):
     assert planned and int(planned.group(1)) > 1
     assert f"0/{planned.group(1)}" in text  # the bar knew the plan's total
     assert not (tmp_path / "journal" / "cli-dry" / "chunks").exists()
+
+
+def test_a_server_on_another_port_serves_a_ui_that_calls_its_own_port(tmp_path):
+    """The UI asks 4200 for its data unless told otherwise: a server the CLI starts on
+    another port (4200 taken here) must tell its UI that port."""
+    script = (
+        "import socket, httpx\n"
+        "from leads_cli.prefect_api import prefect_api, ui_url\n"
+        "busy = socket.socket()\n"
+        "try:\n"
+        "    busy.bind(('127.0.0.1', 4200)); busy.listen()\n"
+        "except OSError:\n"
+        "    pass  # taken already: just as good\n"
+        f"with prefect_api(log_path=__import__('pathlib').Path({str(tmp_path / 'server.log')!r})) as api:\n"
+        "    assert api.started_here and ':4200/' not in api.url, api\n"
+        "    seen = httpx.get(ui_url(api.url) + '/ui-settings', timeout=10).json()['api_url']\n"
+        "    assert seen == api.url, (seen, api.url)\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr

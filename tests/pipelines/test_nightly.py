@@ -264,11 +264,17 @@ def test_a_large_release_waits_for_approval(engage_env):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    resume_flow_run(_paused_run_id(), run_input={"approve": False, "reason": "export broken?"})
+    paused = _paused_run_id()
+    resume_flow_run(paused, run_input={"approve": False, "reason": "export broken?"})
     thread.join(60)
     error = box.get("error")
     assert isinstance(error, NightlyFailed), box
     assert "release of 5 of 6 suppressed leads was not approved: export broken?" in str(error)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:  # the campaign's run: Cancelled, not Failed
+        final = client.read_flow_run(paused).state
+    assert final is not None and final.is_cancelled(), final
     assert engage_env.writes() == writes
     assert all(store.get_lead(i)["suppressed"] for i in ours)
 
