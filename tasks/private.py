@@ -2,8 +2,8 @@
 state, copies of DNC tables): directories 0700, files 0600, whatever the umask.
 
 Invariant: every file this package writes under the journal root is created through
-`private_bytes`, `mkstemp` (0600 by construction) or is passed to `private_file` before it
-becomes visible under its final name; every directory through `private_dir`.
+`tasks.files` (a `mkstemp` temporary, 0600 by construction and set again before it gets its
+final name); every directory through `private_dir`.
 """
 
 from __future__ import annotations
@@ -36,10 +36,3 @@ def private_file(path: Path) -> Path:
     os.chmod(path, FILE_MODE)
     return path
 
-
-def private_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` (created 0600, or truncated)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    private_file(path)  # an existing file keeps its old mode through O_CREAT

@@ -1,5 +1,5 @@
 """The primitives of proof: a lead's snapshot, reading leads back wherever they are now,
-splitting them by an expectation, counting phones in a campaign.
+splitting them by an expectation, finding leads by phone in a campaign.
 
 What each action promises and how it is proven live in its spec (`tasks.actions`): a
 `count=true` search for the chunk's leads in the promised state first (counts have the
@@ -160,18 +160,3 @@ def applied_split(
 def phones_of(before: Iterable[Snapshot]) -> list[str]:
     return sorted({s["leadPhone"] for s in before if s.get("leadPhone")})
 
-
-def count_phones_in(
-    client: SyncEngageClient, account_id: str, campaign_id: int, phones: list[str]
-) -> int:
-    if not phones:
-        return 0
-    total = 0
-    for start in range(0, len(phones), 1000):
-        total += client.count_leads(
-            SearchCriteria(
-                campaign_ids=[campaign_id], lead_phone_numbers=phones[start : start + 1000]
-            ),
-            account_id,
-        )
-    return total

@@ -98,8 +98,6 @@ class ActionSpec:
         """The cheap proof: (its name, a count of the chunk's leads in the promised state)."""
         return None
 
-    def expected_count(self, ids: list[int], result: LeadActionResult | None) -> int:
-        return len(ids)
 
     # -- run shape -------------------------------------------------------------------------
 
@@ -137,7 +135,7 @@ class ActionSpec:
 
     @property
     def counts_copies(self) -> bool:
-        """True when a chunk is proven by counting phones in the target (copies)."""
+        """True when a chunk is proven by finding its phones in the target (copies)."""
         return False
 
     # -- found by phone (copies) --------------------------------------------------------------
@@ -175,14 +173,11 @@ class ActionSpec:
         ids, target = chunk.ids, chunk.target
         expect = self.expectation(target)
         cheap = self.count_proof(chunk.scope, ids, target)
-        expected = self.expected_count(ids, result)
         checks: list[Verification] = []
         if cheap is not None:
             name, criteria = cheap
-            observed = settled_count(chunk.client, criteria, chunk.account, expected)
-            check = Verification(check=name, expected=expected, observed=observed)
-            if expected != len(ids):
-                check.note = self.count_note(len(ids) - expected)
+            observed = settled_count(chunk.client, criteria, chunk.account, len(ids))
+            check = Verification(check=name, expected=len(ids), observed=observed)
             checks.append(check)
             if check.ok or expect is None:
                 return checks
@@ -202,8 +197,6 @@ class ActionSpec:
             )
         return [*checks, detail]
 
-    def count_note(self, missing: int) -> str | None:
-        return None
 
     # -- resends after ambiguity -------------------------------------------------------------
 
