@@ -1,5 +1,6 @@
 """The Prefect flows of the lead pipelines (entry points: each is a `@flow`, its parameters, its docstring and one call into `tasks`)."""
 
+from .apply_plan import apply_plan
 from .export_leads import export_leads
 from .inventory import inventory
 from .lead_action import lead_action
@@ -9,6 +10,7 @@ from .nightly_suppress import nightly_suppress
 from .undo_run import undo_run
 
 __all__ = [
+    "apply_plan",
     "export_leads",
     "inventory",
     "lead_action",

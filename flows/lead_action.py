@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from prefect import flow
+from pydantic.json_schema import SkipJsonSchema
 
 from tasks.approval import cancelled_if_denied
-from tasks.models import ActionParamsForm, Guards, LeadSelection, RunOptions, RunReport
+from tasks.models import Guards, LeadSelection, RunOptions, RunReport
+from tasks.parameters import ActionChoice
 from tasks.run import Predicate, run_pipeline
 from tasks.runtime import thread_pool
 
@@ -23,22 +25,32 @@ TASK_RUNNER_THREADS = 16
     log_prints=True,
 )
 def lead_action(
-    action: ActionParamsForm,
+    action: ActionChoice,
     selection: LeadSelection,
+    dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
-    predicate: Predicate | None = None,
+    # A deployment or the UI cannot send a function: absent from the flow's schema.
+    predicate: SkipJsonSchema[Predicate | None] = None,
 ) -> RunReport:
     """Apply one lead action to the selected leads: plan, guard, journal, act, verify.
 
-    `predicate` (Python callers only) further filters the selected leads' DataFrame.
+    Args:
+        action: The action, and its options when it takes any.
+        selection: The campaign, the filter, row conditions or a target table.
+        dry_run: Plan and guard only, write nothing; the plan is kept under its run key
+            for `apply_plan`.
+        guards: Refusals checked before any write, and when to ask for approval.
+        options: Leads per request, concurrency, run key (re-run with it to resume).
+        predicate: Python callers only: a further filter on the selected leads' DataFrame.
     """
     return cancelled_if_denied(
         run_pipeline,
         flow_name="lead_action",
-        action=action,
+        action=action.to_params(),
         selection=selection,
         guards=guards or Guards(),
         options=options or RunOptions(),
+        dry_run=dry_run,
         predicate=predicate,
     )

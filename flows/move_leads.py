@@ -45,6 +45,7 @@ def move_leads(
     destination: Destination,
     copy_setting: CopySetting = CopySetting.MOVE,
     duplicate_action: DuplicateAction = DuplicateAction.MOVE,
+    dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
 ) -> RunReport:
@@ -63,8 +64,10 @@ def move_leads(
             phone the destination already holds (in the target list, as the docs say, or
             anywhere in the campaign); those are counted in the run-level verification,
             not reported as failures.
+        dry_run: Plan and guard only, write nothing; the plan is kept under its run key for
+            `apply_plan`.
         guards: Refusals checked before any write.
-        options: Chunking, concurrency, dry run, run key (re-run with it to resume).
+        options: Chunking, concurrency, run key (re-run with it to resume).
     """
     return cancelled_if_denied(
         run_move,
@@ -74,4 +77,5 @@ def move_leads(
         duplicate_action=duplicate_action,
         guards=guards,
         options=options,
+        dry_run=dry_run,
     )

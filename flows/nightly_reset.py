@@ -61,7 +61,9 @@ Dispositions = Annotated[list[Disposition], Field(min_length=1)]
     flow_run_name="reset · {selection.source.campaign}",
     task_runner=thread_pool(TASK_RUNNER_THREADS),
 )
-def reset_campaign(selection: LeadSelection, guards: Guards, options: RunOptions) -> RunReport:
+def reset_campaign(
+    selection: LeadSelection, guards: Guards, options: RunOptions, dry_run: bool = False
+) -> RunReport:
     """One campaign of nightly_reset (a child run; options.run_key names the campaign's run)."""
     return cancelled_if_denied(
         run_pipeline,
@@ -70,6 +72,7 @@ def reset_campaign(selection: LeadSelection, guards: Guards, options: RunOptions
         selection=selection,
         guards=guards,
         options=options,
+        dry_run=dry_run,
     )
 
 
@@ -85,6 +88,7 @@ def nightly_reset(
     lead_states: States = DEFAULT_RESET_STATES,  # noqa: B006
     system_dispositions: Dispositions = DEFAULT_RESET_DISPOSITIONS,  # noqa: B006
     conditions: list[Condition] | None = None,
+    dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
 ) -> list[CampaignOutcome]:
@@ -101,9 +105,17 @@ def nightly_reset(
         system_dispositions: Last-pass outcomes to reset. Default NOANSWER and BUSY: no
             conversation happened. Checked against the account's list before anything runs.
         conditions: Further row conditions (e.g. lastPassDts older than days 2).
+        dry_run: Plan and guard every campaign, write nothing.
         guards: Refusals checked per campaign before any write.
-        options: Chunking, concurrency, dry run; run_key makes a re-run resume every campaign.
+        options: Chunking, concurrency; run_key makes a re-run resume every campaign.
     """
     return reset_campaigns(
-        campaigns, lead_states, system_dispositions, conditions, guards, options, reset_campaign
+        campaigns,
+        lead_states,
+        system_dispositions,
+        conditions,
+        guards,
+        options,
+        dry_run,
+        reset_campaign,
     )

@@ -50,6 +50,7 @@ def suppress_campaign(
     dnc_path: str,
     guards: Guards,
     options: RunOptions,
+    dry_run: bool = False,
     release_blocked: str | None = None,
     max_release_fraction: float = 1.0,
 ) -> CampaignOutcome:
@@ -67,6 +68,7 @@ def suppress_campaign(
         dnc_path=dnc_path,
         guards=guards,
         options=options,
+        dry_run=dry_run,
         release_blocked=release_blocked,
         max_release_fraction=max_release_fraction,
     )
@@ -84,6 +86,7 @@ def nightly_suppress(
     phones: list[str | int | float] | None = None,
     allow_empty_dnc: bool = False,
     max_release_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5,
+    dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
 ) -> list[CampaignOutcome]:
@@ -108,8 +111,9 @@ def nightly_suppress(
     number, the readable ones are still suppressed but nothing is released on that run
     (an unreadable row may hold a number that is still on the list), and the run ends
     Failed listing the unreadable rows.
+        dry_run: Plan and guard every campaign, write nothing.
         guards: Refusals checked per campaign before any write.
-        options: Chunking, concurrency, dry run; run_key makes a re-run resume every campaign.
+        options: Chunking, concurrency; run_key makes a re-run resume every campaign.
     """
     return suppress_campaigns(
         campaigns,
@@ -119,5 +123,6 @@ def nightly_suppress(
         max_release_fraction,
         guards,
         options,
+        dry_run,
         suppress_campaign,
     )

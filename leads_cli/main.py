@@ -183,8 +183,7 @@ def run(
     """Run a flow in-process (with a progress bar), against ENGAGE_* settings or --sandbox.
 
     `leads run FLOW --help` lists the flow's parameters."""
-    from .prefect_api import prefect_api
-    from .run import flow_help, load_flow, parse_params, run_flow
+    from .run import flow_help, load_flow, parse_params
 
     if show_help or flow_name is None:
         if flow_name is None:
@@ -202,13 +201,35 @@ def run(
     except (ValueError, OSError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    _run_flow(flow_name, values, embedded, debug)
+
+
+@app.command()
+def apply(
+    run_key: Annotated[str, typer.Argument(help="The run key a dry run printed.")],
+    max_age_minutes: Annotated[
+        int, typer.Option(help="Refuse a plan older than this (minutes).", min=1)
+    ] = 60,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Also print Prefect's own log lines and tracebacks.")
+    ] = False,
+) -> None:
+    """Act on exactly the leads a dry run planned, if they still match its filter (the
+    others are left alone and reported). Runs the apply_plan flow, against ENGAGE_*."""
+    _run_flow(
+        "apply_plan", {"run_key": run_key, "max_plan_age_minutes": max_age_minutes}, False, debug
+    )
+
+
+def _run_flow(flow_name: str, values: dict[str, Any], embedded: bool, debug: bool) -> None:
+    from .prefect_api import prefect_api
+    from .run import run_flow
+
     if not embedded:
         _settings_or_exit()  # before a Prefect server is started for nothing
     with ExitStack() as stack:
         if embedded:
-            server = stack.enter_context(
-                embedded_sandbox(seed=SANDBOX_SEED, leads=SANDBOX_LEADS)
-            )
+            server = stack.enter_context(embedded_sandbox(seed=SANDBOX_SEED, leads=SANDBOX_LEADS))
             _export_env(settings_for(server))
         api = stack.enter_context(prefect_api())
         try:

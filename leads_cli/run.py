@@ -34,6 +34,7 @@ FLOW_NAMES = (
     "export_leads",
     "inventory",
     "undo_run",
+    "apply_plan",
 )
 
 
@@ -171,7 +172,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "source": {"campaign": "My Predictive Campaign"},
             "criteria": {"lead_states": ["READY"]},
         },
-        "options": {"dry_run": True},
+        "dry_run": True,
     },
     "move_leads": {
         "selection": {
@@ -179,16 +180,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "criteria": {"lead_states": ["PAUSED"]},
         },
         "destination": {"campaign": "My New Predictive Campaign Python", "list": "Trade show Sep"},
-        "options": {"dry_run": True},
+        "dry_run": True,
     },
     "nightly_reset": {
         "campaigns": [{"campaign": "My Predictive Campaign"}],
-        "options": {"dry_run": True},
+        "dry_run": True,
     },
     "nightly_suppress": {
         "campaigns": [{"campaign": "My Predictive Campaign"}],
         "phones": ["2125550100"],
-        "options": {"dry_run": True},
+        "dry_run": True,
     },
     "export_leads": {
         "selection": {
@@ -199,6 +200,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "inventory": {"lead_state_counts": False},
     "undo_run": {"run_key": "RUN-KEY-OF-A-FINISHED-RUN", "dry_run": True},
+    "apply_plan": {"run_key": "RUN-KEY-OF-A-DRY-RUN", "max_plan_age_minutes": 60},
 }
 
 

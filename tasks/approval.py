@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from prefect import get_run_logger
+from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
@@ -32,11 +33,16 @@ def ask_approval(description: str, timeout: int, what: str) -> None:
     approve. Nothing may be written before this returns."""
     logger = get_run_logger()
     logger.warning("waiting for approval: %s", description)
-    answer = pause_flow_run(
-        wait_for_input=Approval.with_initial_data(description=description, approve=False),
-        timeout=timeout,
-        poll_interval=APPROVAL_POLL_SECONDS,
-    )
+    try:
+        answer = pause_flow_run(
+            wait_for_input=Approval.with_initial_data(description=description, approve=False),
+            timeout=timeout,
+            poll_interval=APPROVAL_POLL_SECONDS,
+        )
+    except FlowPauseTimeout:
+        # Nobody answered: a "no", said as one. (Prefect's server still ends a run whose
+        # pause timed out Failed: it refuses any other state after the deadline.)
+        raise NotApproved(f"{what} was not approved within {timeout} s") from None
     if not answer.approve:
         raise NotApproved(
             f"{what} was not approved" + (f": {answer.reason}" if answer.reason else "")

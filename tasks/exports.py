@@ -177,7 +177,7 @@ def file_markdown(summary: FrameSummary, source: ResolvedCampaign, selection: Le
         [
             f"# Export · {source.campaign_name}",
             "",
-            "| | |",
+            "| item | value |",
             "|---|---|",
             f"| file | `{summary.path}` |",
             f"| format | {summary.format} |",
@@ -200,7 +200,7 @@ def email_markdown(export: EmailExport, source: ResolvedCampaign) -> str:
             "",
             f"**{export.status}** to {', '.join(export.recipients)}. {export.note}",
             "",
-            "| | |",
+            "| item | value |",
             "|---|---|",
             f"| leads selected | {export.leads:,} |",
             f"| leads exported | {export.sent:,} |",

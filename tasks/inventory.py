@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from pydantic import BaseModel, Field
@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from engage_voice.models import LeadList, LeadState, SearchCriteria, SuppressedFilter
 
 from .files import atomic_path
+from .reporting import table_artifact
 from .runtime import place as state_place
 from .runtime import shared_client
 
@@ -241,7 +242,7 @@ def _states_text(row: dict[str, Any]) -> str:
 
 
 def inventory_artifacts(rows: list[dict[str, Any]], summary: InventorySummary) -> None:
-    create_table_artifact(
+    table_artifact(
         [
             {
                 "account": row["account_id"],
@@ -255,15 +256,16 @@ def inventory_artifacts(rows: list[dict[str, Any]], summary: InventorySummary) -
             }
             for row in rows
         ],
-        key="inventory",
-        description=f"Live lead counts, {summary.taken_at:%Y-%m-%d %H:%M} UTC",
+        "inventory",
+        f"Live lead counts, {summary.taken_at:%Y-%m-%d %H:%M} UTC",
+        "No campaign found in the accounts inventoried.",
     )
     create_markdown_artifact(
         "\n".join(
             [
                 f"# Inventory · {summary.taken_at:%Y-%m-%d %H:%M:%S} UTC",
                 "",
-                "| | |",
+                "| item | value |",
                 "|---|---|",
                 f"| snapshot | `{summary.path}` |",
                 f"| accounts | {summary.accounts} |",

@@ -9,11 +9,13 @@ import json
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engage_voice.models import ActionParams, SearchCriteria
+
+from .parameters import LeadFilter
 
 # \A...\Z, not ^...$: `$` also matches before a trailing newline, and a key is a path.
 RUN_KEY = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
@@ -28,7 +30,9 @@ class _Param(BaseModel):
 class CampaignSelector(_Param):
     """A campaign named the way an operator names it. Ids work too (as digits)."""
 
-    campaign: str = Field(..., min_length=1, description="Campaign name (or id).")
+    campaign: str = Field(
+        ..., min_length=1, title="Campaign name", description="Campaign name (or id)."
+    )
     dial_group: str | None = Field(
         None, description="Dial group name (or id): needed when the campaign name repeats."
     )
@@ -87,20 +91,22 @@ class TargetTable(_Param):
 class LeadSelection(_Param):
     """Which leads: a campaign, server-side criteria, pandas conditions, or a target table."""
 
-    source: CampaignSelector
-    criteria: SearchCriteria = Field(
-        default_factory=SearchCriteria,
-        description="Server-side filter (every field of the contract); campaign is added.",
+    source: CampaignSelector = Field(..., title="Campaign and lists")
+    criteria: LeadFilter = Field(
+        default_factory=LeadFilter,
+        title="Filter",
+        description="Server-side filter; empty selects every lead of the campaign (or lists).",
     )
-    conditions: list[Condition] = Field(default_factory=list)
-    targets: TargetTable | None = None
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        title="Row conditions",
+        description="Further conditions on the selected leads' fields, checked row by row.",
+    )
+    targets: TargetTable | None = Field(None, title="Target table")
 
-    @field_validator("criteria")
-    @classmethod
-    def _no_foreign_campaign(cls, value: SearchCriteria) -> SearchCriteria:
-        if value.campaign_scope():
-            raise ValueError("name the campaign in `source`, not in the criteria")
-        return value
+    def search_criteria(self) -> SearchCriteria:
+        """The filter as RingCX takes it (the campaign is added once it is resolved)."""
+        return self.criteria.to_criteria()
 
 
 class Guards(_Param):
@@ -140,15 +146,29 @@ class Guards(_Param):
 
 
 class RunOptions(_Param):
-    dry_run: bool = Field(False, description="Plan and guard only; write nothing.")
-    chunk_size: int = Field(500, ge=1, le=5000)
+    """How a run goes about its work. Whether it writes at all is the flow's `dry_run`."""
+
+    chunk_size: int = Field(500, ge=1, le=5000, title="Leads per request")
     run_key: str | None = Field(
         None,
+        title="Run key",
         description="Names the run for resuming: re-running with the same key skips the "
         "chunks already done. Default: the flow run id.",
     )
-    max_concurrency: int = Field(4, ge=1, le=32, description="Chunks in flight at once.")
+    max_concurrency: int = Field(
+        4, ge=1, le=32, title="Requests in flight", description="Chunks in flight at once."
+    )
     verify: bool = Field(True, description="Re-read RingCX after each chunk and prove it.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dry_run_moved(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "dry_run" in value:
+            raise ValueError(
+                "dry_run is a parameter of the flow, beside `options`: "
+                '{"dry_run": true, "options": {...}}'
+            )
+        return value
 
     @field_validator("run_key")
     @classmethod
@@ -333,21 +353,3 @@ class RunReport(BaseModel):
     @property
     def ok(self) -> bool:
         return all(o.status == ChunkStatus.DONE for o in self.outcomes) and not self.discrepancies
-
-
-class _ChoiceForm:
-    """JSON-schema tweak for the Prefect UI: it renders `anyOf` as one tab per choice with
-    typed fields, but a discriminated `oneOf` only as raw JSON. Validation is unchanged:
-    the discriminator still picks the model."""
-
-    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
-        schema: dict[str, Any] = handler(core_schema)
-        if "oneOf" in schema:
-            schema = dict(schema)
-            schema["anyOf"] = schema.pop("oneOf")
-            schema.pop("discriminator", None)
-        return schema
-
-
-# The action parameter of a flow: the discriminated union, shown in the UI as a choice.
-ActionParamsForm = Annotated[ActionParams, _ChoiceForm()]

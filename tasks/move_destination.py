@@ -130,6 +130,7 @@ def run_move(
     duplicate_action: DuplicateAction,
     guards: Guards | None,
     options: RunOptions | None,
+    dry_run: bool = False,
 ) -> RunReport:
     """The body of `move_leads`: the source and the destination resolved once each, then
     one pipeline run."""
@@ -151,6 +152,7 @@ def run_move(
         selection=selection,
         guards=guards,
         options=options,
+        dry_run=dry_run,
         source=source,
         destination=target,
     )

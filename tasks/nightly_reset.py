@@ -31,10 +31,11 @@ def reset_campaigns(
     conditions: list[Condition] | None,
     guards: Guards | None,
     options: RunOptions | None,
+    dry_run: bool,
     child: ResetChild,
 ) -> list[CampaignOutcome]:
     """The body of `nightly_reset`; `child` is the per-campaign flow
-    (selection, guards, options) -> RunReport."""
+    (selection, guards, options, dry_run) -> RunReport."""
     guards = guards or Guards()
     options = options or RunOptions()
     check_conditions(conditions or [])
@@ -51,7 +52,10 @@ def reset_campaigns(
             conditions=list(conditions or []),
         )
         report = child(
-            selection=selection, guards=guards, options=options.model_copy(update={"run_key": key})
+            selection=selection,
+            guards=guards,
+            options=options.model_copy(update={"run_key": key}),
+            dry_run=dry_run,
         )
         return CampaignOutcome(
             campaign="",

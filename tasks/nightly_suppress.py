@@ -63,6 +63,7 @@ def suppress_one(
     dnc_path: str,
     guards: Guards,
     options: RunOptions,
+    dry_run: bool,
     release_blocked: str | None,
     max_release_fraction: float,
 ) -> CampaignOutcome:
@@ -86,6 +87,7 @@ def suppress_one(
             ),
             guards=guards,
             options=options.model_copy(update={"run_key": suppress_key}),
+            dry_run=dry_run,
         )
     except RunFailed:
         # The chunks that did finish suppressed their leads: record them now, or no later
@@ -142,6 +144,7 @@ def suppress_one(
             ),
             guards=guards,
             options=options.model_copy(update={"run_key": release_key}),
+            dry_run=dry_run,
             predicate=not_on_dnc,
         )
         if not released.dry_run:
@@ -185,6 +188,7 @@ def suppress_campaigns(
     max_release_fraction: float,
     guards: Guards | None,
     options: RunOptions | None,
+    dry_run: bool,
     child: SuppressChild,
 ) -> list[CampaignOutcome]:
     """The body of `nightly_suppress`; `child` is the per-campaign flow (keywords as
@@ -230,6 +234,7 @@ def suppress_campaigns(
             dnc_path=table.path,
             guards=guards,
             options=options.model_copy(update={"run_key": key}),
+            dry_run=dry_run,
             release_blocked=blocked,
             max_release_fraction=max_release_fraction,
         )

@@ -62,7 +62,7 @@ class EmptyTargetTable(GuardRefusal):
 
 def base_criteria(selection: LeadSelection, source: ResolvedCampaign) -> SearchCriteria:
     """The server-side filter confined to the resolved campaign (and lists)."""
-    data = selection.criteria.model_dump(exclude_none=True)
+    data = selection.search_criteria().model_dump(exclude_none=True)
     data["campaign_id"] = source.campaign_id
     data["campaign_ids"] = [source.campaign_id]
     if source.list_ids:
@@ -74,10 +74,21 @@ def base_criteria(selection: LeadSelection, source: ResolvedCampaign) -> SearchC
 
 
 def selection_key(selection: LeadSelection) -> str:
-    """Identifies a selection (campaign, filter, conditions, target table path)."""
+    """Identifies a selection (campaign, filter, conditions, target table path).
+
+    Hashed over the wire filter, so keys journalled before the filter had a model of its
+    own still match."""
     import hashlib
 
-    return hashlib.sha256(selection.model_dump_json().encode()).hexdigest()[:16]
+    from pydantic_core import to_json
+
+    shape = {
+        "source": selection.source,
+        "criteria": selection.search_criteria(),
+        "conditions": selection.conditions,
+        "targets": selection.targets,
+    }
+    return hashlib.sha256(to_json(shape, by_alias=False)).hexdigest()[:16]
 
 
 def narrows(selection: LeadSelection, criteria: SearchCriteria) -> bool:

@@ -142,10 +142,22 @@ def update_progress(artifact_id: str | None, done: int, total: int) -> None:
         log.debug("progress update failed: %s", exc)
 
 
+def table_artifact(rows: list[dict[str, Any]], key: str, description: str, empty: str) -> None:
+    """A table artifact, or a line saying why there is none: the UI shows a table of no
+    rows as an empty header row."""
+    if rows:
+        create_table_artifact(rows, key=key, description=description)
+    else:
+        create_markdown_artifact(f"_{empty}_", key=key, description=description)
+
+
 def report_artifacts(report: RunReport) -> None:
     if not _in_flow():
         return
-    create_table_artifact(
+    nothing = (
+        f"No chunk was acted on: {report.message}" if report.message else "No chunk was acted on."
+    )
+    table_artifact(
         [
             {
                 "chunk": o.index + 1,
@@ -160,13 +172,15 @@ def report_artifacts(report: RunReport) -> None:
             }
             for o in report.outcomes
         ],
-        key=_key(report.run_key, "outcomes"),
-        description="Per-chunk outcomes",
+        _key(report.run_key, "outcomes"),
+        "Per-chunk outcomes",
+        nothing,
     )
-    create_table_artifact(
+    table_artifact(
         verification_rows(report),
-        key=_key(report.run_key, "verification"),
-        description="Verification: RingCX re-read after acting",
+        _key(report.run_key, "verification"),
+        "Verification: RingCX re-read after acting",
+        "Nothing to verify: " + ("a dry run writes nothing." if report.dry_run else nothing),
     )
     create_markdown_artifact(summary_markdown(report), key=_key(report.run_key, "summary"))
 
@@ -202,20 +216,23 @@ def verification_rows(report: RunReport) -> list[dict[str, Any]]:
 
 
 def summary_markdown(report: RunReport) -> str:
-    verdict = "verified" if report.ok else "NOT verified"
+    if report.dry_run:
+        verdict = "dry run: nothing was written"
+    else:
+        verdict = "verified" if report.ok else "NOT verified"
     lines = [
         f"# {report.action} · {report.run_key}",
         "",
         f"**{verdict}**. {report.message}",
         "",
-        "| | |",
+        "| item | value |",
         "|---|---|",
         f"| leads selected | {report.total_leads:,} |",
         f"| leads in campaign | {report.campaign_total:,} |",
         f"| chunks | {report.chunks:,} |",
         f"| updated | {report.updated:,} |",
         f"| deleted | {report.deleted:,} |",
-        f"| dry run | {report.dry_run} |",
+        f"| dry run | {'yes' if report.dry_run else 'no'} |",
         f"| journal | `{report.journal_dir}` |",
     ]
     if report.target_report:

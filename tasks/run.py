@@ -20,7 +20,7 @@ from prefect import get_run_logger
 
 from engage_voice.models import ActionParams, SearchCriteria
 
-from . import reporting, steps
+from . import proposals, reporting, steps
 from .actions import ActionSpec, spec_for
 from .approval import approve_plan
 from .chunks import run_chunks
@@ -75,6 +75,7 @@ class RunContext:
     selection: LeadSelection
     guards: Guards
     options: RunOptions
+    dry_run: bool
     predicate: Predicate | None
     run_key: str
     journal: RunJournal
@@ -92,7 +93,7 @@ class RunContext:
             run_key=plan.run_key,
             flow=plan.flow,
             action=plan.action.action,
-            dry_run=self.options.dry_run,
+            dry_run=self.dry_run,
             total_leads=plan.total_leads,
             campaign_total=plan.campaign_total,
             chunks=len(plan.chunks),
@@ -117,11 +118,12 @@ def run_pipeline(
     selection: LeadSelection,
     guards: Guards,
     options: RunOptions,
+    dry_run: bool = False,
     predicate: Predicate | None = None,
     source: ResolvedCampaign | None = None,
     destination: ResolvedCampaign | None = None,
 ) -> RunReport:
-    """Run one pipeline. `source` and `destination`, when the flow has resolved them, are
+    """Run one pipeline (plan and guard only when `dry_run`). `source` and `destination`, when the flow has resolved them, are
     used as they are (a resumed run uses its journalled plan's)."""
     run_key = base_run_key(options)
     ctx = RunContext(
@@ -130,6 +132,7 @@ def run_pipeline(
         selection=selection,
         guards=guards,
         options=options,
+        dry_run=dry_run,
         predicate=predicate,
         run_key=run_key,
         journal=RunJournal(journal_root(), run_key),
@@ -165,7 +168,7 @@ def _resume(ctx: RunContext) -> tuple[Plan, dict[str, int]] | RunReport:
             f"run key {ctx.run_key!r} belongs to a {plan.flow} run of {plan.action.action} "
             "with another action, filter or flow; use another run key for a different run"
         )
-    if ctx.options.dry_run:
+    if ctx.dry_run:
         done = ctx.journal.outcomes()
         report = ctx.report(
             plan,
@@ -205,7 +208,7 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
         destination=destination,
     )
     plan.selection_key = selection_key(ctx.selection)
-    reporting.plan_artifact(plan, ctx.options.dry_run)
+    reporting.plan_artifact(plan, ctx.dry_run)
     if plan.target_report:
         log = ctx.logger.warning if plan.target_report.get("malformed") else ctx.logger.info
         log("target table: %s", plan.target_report.get("summary", ""))
@@ -225,11 +228,26 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
     new_list = ctx.spec.new_list_name
     if new_list is not None and destination and not checked:
         check_new_list_free(new_list, destination)
-    if ctx.options.dry_run:
+    if ctx.dry_run:
         message = (
             f"dry run: would {plan.action.action} {plan.total_leads:,} leads in "
             f"{counted(len(plan.chunks), 'chunk')}; nothing was written"
         )
+        if ctx.predicate is None:  # a Python predicate cannot be checked again later
+            proposals.save_proposal(
+                ctx.journal,
+                proposals.Proposal(
+                    flow=ctx.flow_name,
+                    plan=plan,
+                    selection=ctx.selection,
+                    guards=ctx.guards,
+                    options=ctx.options,
+                ),
+            )
+            message += (
+                f". To act on exactly these leads: leads apply {ctx.run_key} "
+                f"(or the apply-plan deployment, run_key {ctx.run_key})"
+            )
         return ctx.finish_early(ctx.report(plan, [], message))
     return plan
 
@@ -312,7 +330,7 @@ def _acted_on(journal: RunJournal) -> dict[int, str | None]:
 def _refresh_dialer(ctx: RunContext) -> RunReport:
     """DIALER_REFRESH refreshes a campaign's lead cache and changes no lead: one action on
     the campaign (and server-side filter), as the docs send it, never one per chunk."""
-    selection, options = ctx.selection, ctx.options
+    selection = ctx.selection
     if selection.conditions or selection.targets is not None:
         raise ValueError(
             "DIALER_REFRESH refreshes a campaign's cache: row conditions and target tables "
@@ -327,7 +345,7 @@ def _refresh_dialer(ctx: RunContext) -> RunReport:
     outcome = ChunkOutcome(
         index=0, key=f"{ctx.run_key}:dialer-refresh", status=ChunkStatus.DONE, planned=0
     )
-    if options.dry_run:
+    if ctx.dry_run:
         message = f"dry run: would refresh the dialer cache of {source.campaign_name}"
         outcomes: list[ChunkOutcome] = []
     else:
@@ -344,7 +362,7 @@ def _refresh_dialer(ctx: RunContext) -> RunReport:
         run_key=ctx.run_key,
         flow=ctx.flow_name,
         action=ctx.action.action,
-        dry_run=options.dry_run,
+        dry_run=ctx.dry_run,
         total_leads=0,
         campaign_total=campaign_total,
         chunks=len(outcomes),
@@ -352,7 +370,7 @@ def _refresh_dialer(ctx: RunContext) -> RunReport:
         message=message,
         journal_dir=ctx.journal.location,
     )
-    if not options.dry_run:
+    if not ctx.dry_run:
         ctx.journal.write_report(report)
     reporting.report_artifacts(report)
     if not report.ok:

@@ -175,7 +175,7 @@ def _run_group_pipeline(
             action=action,
             selection=selection,
             guards=guards,
-            options=options.model_copy(update={"run_key": key, "dry_run": False}),
+            options=options.model_copy(update={"run_key": key}),
             predicate=predicate,
         )
     acted = set(RunJournal(journal_root(), key).selected_ids())
@@ -326,7 +326,6 @@ def _eligible_now(group: ActionGroup) -> int | None:
 def run_undo(run_key: str, guards: Guards, options: RunOptions, dry_run: bool) -> UndoReport:
     """Undo the journalled run `run_key` (the body of the `undo_run` flow)."""
     logger = get_run_logger()
-    dry_run = dry_run or options.dry_run
     root = journal_root()
     run_journal = open_run_journal(root, run_key)
     undo_key = options.run_key or default_undo_key(run_key)

@@ -160,7 +160,7 @@ def test_run_starts_one_quiet_server_and_reports_a_dry_run_once(tmp_path):
     params = (
         '{"action": {"action": "PAUSE_LEADS"}, "selection": {"source": {"campaign": '
         '"My Predictive Campaign"}, "criteria": {"lead_states": ["READY"]}}, '
-        '"options": {"dry_run": true, "run_key": "cli-dry"}}'
+        '"dry_run": true, "options": {"run_key": "cli-dry"}}'
     )
     out = subprocess.run(
         [

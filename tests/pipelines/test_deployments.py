@@ -9,6 +9,7 @@ from prefect.deployments import run_deployment
 
 from deployments.config import deployment_specs
 from deployments.serve import runner_deployments
+from leads_cli.run import EXAMPLES
 
 EXPECTED = {
     "lead-action",
@@ -18,6 +19,7 @@ EXPECTED = {
     "export-leads",
     "inventory",
     "undo-run",
+    "apply-plan",
 }
 
 
@@ -27,8 +29,14 @@ def test_every_deployment_loads_and_its_defaults_validate():
     for spec in specs:
         flow = spec.load_flow()
         assert flow.parameters.properties, spec.name
-        if spec.parameters:
-            flow.validate_parameters(spec.parameters)
+        flow.validate_parameters({**EXAMPLES[flow.name], **spec.parameters})
+
+
+def test_manual_destructive_deployments_default_to_a_dry_run():
+    defaults = {s.name: s.parameters.get("dry_run") for s in deployment_specs()}
+    assert defaults["lead-action"] is defaults["move-leads"] is defaults["undo-run"] is True
+    # Scheduled jobs act: nobody is there to apply a plan at 2 am.
+    assert defaults["nightly-reset"] is defaults["nightly-suppress"] is None
 
 
 def test_deployments_apply_with_schedules_and_enforced_schema(prefect_api):
@@ -41,11 +49,23 @@ def test_deployments_apply_with_schedules_and_enforced_schema(prefect_api):
     assert nightly.enforce_parameter_schema
     assert not nightly.schedules  # shipped inactive until campaigns are configured
     assert inventory.schedules and inventory.schedules[0].schedule.cron == "0 6 * * *"
-    # The UI form is generated from this schema: typed fields, including the action union.
-    # anyOf (not a discriminated oneOf): the UI then offers one tab per action with its
-    # typed fields instead of a raw JSON box (checked by screenshot, see the issue notes).
-    choices = action.parameter_openapi_schema["properties"]["action"]["anyOf"]
-    assert len(choices) == 13
+    # The UI form is generated from this schema (tests/browser fills it for real).
+    schema = action.parameter_openapi_schema
+    props, defs = schema["properties"], schema["definitions"]
+    assert list(props) == ["action", "selection", "dry_run", "guards", "options"]
+    assert "predicate" not in str(schema)  # Python-only: never in a deployment's form
+    assert action.parameters == {"dry_run": True}
+    chooser = defs["ActionChoice"]["properties"]
+    assert len(defs[chooser["action"]["$ref"].split("/")[-1]]["enum"]) == 13  # one dropdown
+    assert (
+        "const" not in str(defs["ManualLeads"])
+        and "action" not in defs["ManualLeads"]["properties"]
+    )
+    titles = [p["title"] for p in defs["LeadFilter"]["properties"].values()]
+    assert titles[:3] == ["Lead states", "Agent dispositions", "System dispositions"]
+    assert titles[-1] == "More filters"
+    names = {n for d in defs.values() for n in d.get("properties", {})}
+    assert not [n for n in names if n != n.lower()], "camelCase in a flow parameter"
     with pytest.raises(Exception, match="(?i)validation|schema|parameters"):
         run_deployment(
             "lead_action/lead-action",

@@ -180,7 +180,7 @@ def test_dry_run_and_guards_write_nothing(engage_env):
     report = lead_action(
         action=DeleteLeads(),
         selection=_selection(lead_states=["READY"]),
-        options=RunOptions(dry_run=True),
+        dry_run=True,
     )
     assert report.dry_run and report.total_leads > 0 and "nothing was written" in report.message
     with pytest.raises(WholeCampaignRefused, match="whole_campaign"):
@@ -434,7 +434,8 @@ def test_review_regressions_run_keys_dry_run_and_filters(engage_env):
     dry = lead_action(
         action=PauseLeads(),
         selection=_selection(lead_states=["READY"]),
-        options=RunOptions(run_key="half-done", chunk_size=50, dry_run=True),
+        options=RunOptions(run_key="half-done", chunk_size=50),
+        dry_run=True,
     )
     assert dry.dry_run and "Nothing was written" in dry.message
     assert engage_env.writes() == writes

@@ -27,3 +27,36 @@ def test_counts_agree_with_their_noun():
         "4 chunks",
         "1,200 leads",
     )
+
+
+def test_no_artifact_shows_an_empty_header_row(monkeypatch):
+    """A table of no rows renders as a bare header row in the UI; markdown tables had an
+    empty header row ("| | |") above their items."""
+    from tasks import reporting
+    from tasks.models import RunReport
+
+    made: list[tuple[str, object]] = []
+    monkeypatch.setattr(reporting, "_in_flow", lambda: True)
+    monkeypatch.setattr(
+        reporting, "create_table_artifact", lambda rows, **kw: made.append(("table", rows))
+    )
+    monkeypatch.setattr(
+        reporting, "create_markdown_artifact", lambda text, **kw: made.append(("markdown", text))
+    )
+    dry = RunReport(
+        run_key="k",
+        flow="lead_action",
+        action="PAUSE_LEADS",
+        dry_run=True,
+        total_leads=12,
+        campaign_total=40,
+        chunks=1,
+        message="dry run: would PAUSE_LEADS 12 leads in 1 chunk; nothing was written",
+    )
+    reporting.report_artifacts(dry)
+    assert [kind for kind, _ in made] == ["markdown", "markdown", "markdown"]
+    outcomes, verification, summary = (str(body) for _, body in made)
+    assert outcomes.startswith("_No chunk was acted on: dry run")
+    assert verification == "_Nothing to verify: a dry run writes nothing._"
+    assert "| | |" not in summary and "| item | value |" in summary
+    assert "dry run: nothing was written" in summary and "verified" not in summary

@@ -1,0 +1,130 @@
+"""A headless Chromium (Debian's, driven through its own chromedriver) that fills the
+Prefect UI's schema forms the way an operator does: by the titles it shows."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+
+CHROMIUM = ("chromium", "chromium-browser")
+DRIVER = "chromedriver"
+
+
+def missing() -> str | None:
+    """Why no browser can be started here (None: one can)."""
+    if not any(shutil.which(name) for name in CHROMIUM):
+        return "chromium is not installed (make install-browser)"
+    if not shutil.which(DRIVER):
+        return "chromedriver is not installed (make install-browser)"
+    return None
+
+
+@contextmanager
+def chromium(shots: Path) -> Iterator[Browser]:
+    options = Options()
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",  # root in CI containers
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,2000",
+    ):
+        options.add_argument(arg)
+    options.binary_location = next(str(shutil.which(n)) for n in CHROMIUM if shutil.which(n))
+    driver = webdriver.Chrome(service=Service(str(shutil.which(DRIVER))), options=options)
+    driver.implicitly_wait(10)
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        yield Browser(driver, shots)
+    finally:
+        driver.quit()
+
+
+def _label(text: str) -> str:
+    # The UI appends " (Optional)" to the title of a property that is not required.
+    return (
+        ".//span[contains(@class,'schema-form-property__label') and "
+        f"(normalize-space()='{text}' or normalize-space()='{text} (Optional)')]"
+        "/ancestor::div[contains(concat(' ',normalize-space(@class),' '),"
+        "' schema-form-property ')][1]"
+    )
+
+
+class Browser:
+    def __init__(self, driver: webdriver.Chrome, shots: Path) -> None:
+        self.driver = driver
+        self.shots = shots
+
+    def open(self, url: str, until: str | None = None) -> None:
+        """Go to `url`; with `until`, wait for that text on the page (the UI renders late)."""
+        self.driver.get(url)
+        if until is not None:
+            self.wait_for(
+                f"'{until}' on {url}",
+                lambda: until in self.driver.execute_script("return document.body.innerText"),
+            )
+
+    def screenshot(self, name: str, scroll_to: WebElement | None = None) -> Path:
+        if scroll_to is not None:
+            self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", scroll_to)
+            time.sleep(0.3)
+        path = self.shots / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def field(self, *titles: str) -> WebElement:
+        """The form property reached through these titles (each inside the previous)."""
+        element: Any = self.driver
+        for title in titles:
+            element = element.find_element(By.XPATH, _label(title))
+        return element
+
+    def choose_type(self, field: WebElement, name: str) -> None:
+        """An optional object shows a choice (its type or None): pick the type."""
+        field.find_element(By.XPATH, f".//button[normalize-space()='{name}']").click()
+        time.sleep(0.3)
+
+    def select(self, field: WebElement, *values: str) -> None:
+        control = field.find_element(By.TAG_NAME, "select")
+        self.driver.execute_script(
+            "const [sel, wanted] = arguments;"
+            "for (const o of sel.options) o.selected = wanted.includes(o.value);"
+            "sel.dispatchEvent(new Event('change', {bubbles: true}));",
+            control,
+            list(values),
+        )
+
+    def type(self, field: WebElement, text: str) -> None:
+        control = field.find_element(By.CSS_SELECTOR, "textarea, input:not([type=checkbox])")
+        control.clear()
+        control.send_keys(text)
+
+    def switch(self, field: WebElement, on: bool) -> None:
+        toggle = field.find_element(By.CSS_SELECTOR, "label[role=switch]")
+        if (toggle.get_attribute("aria-checked") == "true") != on:
+            toggle.click()
+        assert (toggle.get_attribute("aria-checked") == "true") == on
+
+    def click(self, text: str, root: WebElement | None = None) -> None:
+        scope: Any = root or self.driver
+        scope.find_element(By.XPATH, f".//button[normalize-space()='{text}']").click()
+
+    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = check()
+            if found:
+                return found
+            time.sleep(0.5)
+        self.screenshot(f"timeout-{what.replace(' ', '-')}")
+        raise AssertionError(f"timed out waiting for {what}")
