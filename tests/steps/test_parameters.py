@@ -3,18 +3,21 @@ contradictions refused with the field to fix."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from pydantic import ValidationError
 
 from engage_voice.models import (
     CallbackLeads,
+    LeadAction,
     ManualLeads,
     MoveToCampaign,
     PauseLeads,
     SearchCriteria,
 )
 from tasks.models import CampaignSelector, LeadSelection, RunOptions
-from tasks.parameters import OPTION_FIELDS, ActionChoice, LeadFilter, MoreFilters
+from tasks.parameters import _WIRE_ACTIONS, OPTION_FIELDS, ActionChoice, LeadFilter, MoreFilters
 
 EVERY_FILTER = {
     "list_ids": [3],
@@ -121,8 +124,19 @@ def test_contradictory_or_incomplete_actions_are_refused_naming_the_field():
         ActionChoice.model_validate(
             {"action": "MANUAL_LEADS", "manual": {"action": "MANUAL_LEADS", "pass_disposition": "x"}}
         )
-    for action in OPTION_FIELDS:  # every action with options has its field
+    for action in OPTION_FIELDS:
         assert OPTION_FIELDS[action] in ActionChoice.model_fields
+
+
+def test_every_action_that_takes_options_has_its_field_in_the_chooser():
+    for model in _WIRE_ACTIONS:
+        action = LeadAction(model.model_fields["action"].default)
+        if set(model.model_fields) - {"action"}:
+            field = OPTION_FIELDS.get(action)
+            assert field, f"{action}: no field for its options in ActionChoice"
+            assert model in get_args(ActionChoice.model_fields[field].annotation)
+        else:
+            assert action not in OPTION_FIELDS
 
 
 def test_dry_run_is_the_flows_parameter_not_an_option():

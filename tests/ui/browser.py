@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -89,31 +93,85 @@ class Browser:
             element = element.find_element(By.XPATH, _label(title))
         return element
 
-    def choose_type(self, field: WebElement, name: str) -> None:
-        """An optional object shows a choice (its type or None): pick the type."""
-        field.find_element(By.XPATH, f".//button[normalize-space()='{name}']").click()
-        time.sleep(0.3)
+    def _again(self, what: str, step: Callable[[], Any]) -> Any:
+        """`step()`, repeated while the UI re-renders under it (the form redraws after each
+        change, so an element found a moment ago may be gone): fields are found again by
+        their titles on each try."""
+        for _ in range(10):
+            try:
+                return step()
+            except (StaleElementReferenceException, ElementClickInterceptedException):
+                time.sleep(0.5)
+        self.screenshot(f"failed-{what.replace(' ', '-')}")
+        raise AssertionError(f"could not {what}: the form kept changing")
 
-    def select(self, field: WebElement, *values: str) -> None:
-        control = field.find_element(By.TAG_NAME, "select")
-        self.driver.execute_script(
-            "const [sel, wanted] = arguments;"
-            "for (const o of sel.options) o.selected = wanted.includes(o.value);"
-            "sel.dispatchEvent(new Event('change', {bubbles: true}));",
-            control,
-            list(values),
+    def choose_type(self, titles: tuple[str, ...], name: str) -> None:
+        """An optional object shows a choice (its type or None): pick the type."""
+
+        def step() -> bool:
+            self.field(*titles).find_element(
+                By.XPATH, f".//button[normalize-space()='{name}']"
+            ).click()
+            return True
+
+        self._again(f"choose {name}", step)
+        self.wait_for(
+            f"the fields of {name}",
+            lambda: self._again(
+                "read the form",
+                lambda: self.field(*titles).find_elements(
+                    By.CSS_SELECTOR, ".schema-form-property .schema-form-property"
+                ),
+            ),
+            timeout=10,
         )
 
-    def type(self, field: WebElement, text: str) -> None:
-        control = field.find_element(By.CSS_SELECTOR, "textarea, input:not([type=checkbox])")
-        control.clear()
-        control.send_keys(text)
+    def select(self, titles: tuple[str, ...], *values: str) -> None:
+        def step() -> bool:
+            control = self.field(*titles).find_element(By.TAG_NAME, "select")
+            self.driver.execute_script(
+                "const [sel, wanted] = arguments;"
+                "for (const o of sel.options) o.selected = wanted.includes(o.value);"
+                "sel.dispatchEvent(new Event('change', {bubbles: true}));",
+                control,
+                list(values),
+            )
+            return True
 
-    def switch(self, field: WebElement, on: bool) -> None:
-        toggle = field.find_element(By.CSS_SELECTOR, "label[role=switch]")
-        if (toggle.get_attribute("aria-checked") == "true") != on:
-            toggle.click()
-        assert (toggle.get_attribute("aria-checked") == "true") == on
+        self._again(f"select {values} in {titles}", step)
+
+    def type(self, titles: tuple[str, ...], text: str) -> None:
+        def step() -> bool:
+            control = self.field(*titles).find_element(
+                By.CSS_SELECTOR, "textarea, input:not([type=checkbox])"
+            )
+            control.clear()
+            control.send_keys(text)
+            return True
+
+        self._again(f"type into {titles}", step)
+
+    def switch(self, titles: tuple[str, ...], on: bool) -> None:
+        def state() -> bool:
+            toggle = self.field(*titles).find_element(By.CSS_SELECTOR, "label[role=switch]")
+            return (toggle.get_attribute("aria-checked") == "true") == on
+
+        def step() -> bool:
+            if not state():
+                toggle = self.field(*titles).find_element(By.CSS_SELECTOR, "label[role=switch]")
+                self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggle)
+                toggle.click()
+            return True
+
+        for _ in range(3):
+            if self._again(f"read {titles}", state):
+                return
+            self._again(f"switch {titles}", step)
+            try:
+                self.wait_for(f"{titles} to flip", lambda: self._again("read", state), timeout=5)
+            except AssertionError:
+                continue
+        assert self._again(f"read {titles}", state), f"{titles} did not flip"
 
     def click(self, text: str, root: WebElement | None = None) -> None:
         scope: Any = root or self.driver

@@ -39,15 +39,13 @@ def test_a_supervisor_fills_the_run_form_and_sees_the_verified_counts(product, o
     deployment = product.deployment("lead_action/lead-action")
     with browser.chromium(output_dir / "ui") as ui:
         ui.open(f"{product.ui_url}/deployments/deployment/{deployment['id']}/run", until="dry_run")
-        ui.select(ui.field("action", "Action"), "PAUSE_LEADS")
-        ui.type(ui.field("selection", "Campaign and lists", "Campaign name"), CAMPAIGN)
-        ui.select(ui.field("selection", "Filter", "Lead states"), "READY")
-        options = ui.field("options")
-        ui.choose_type(options, "RunOptions")
-        ui.type(ui.field("options", "Leads per request"), "250")
-        dry_run = ui.field("dry_run")
-        ui.switch(dry_run, on=False)  # on by default for runs started by hand
-        ui.screenshot("1-run-form", scroll_to=dry_run)
+        ui.select(("action", "Action"), "PAUSE_LEADS")
+        ui.type(("selection", "Campaign and lists", "Campaign name"), CAMPAIGN)
+        ui.select(("selection", "Filter", "Lead states"), "READY")
+        ui.choose_type(("options",), "RunOptions")
+        ui.type(("options", "Leads per request"), "250")
+        ui.switch(("dry_run",), on=False)  # on by default for runs started by hand
+        ui.screenshot("1-run-form", scroll_to=ui.field("dry_run"))
         before = product.run_ids(deployment["id"])
         ui.click("Submit")
         # The UI goes back to the deployment's runs; the new run is the one not seen before.
@@ -60,7 +58,7 @@ def test_a_supervisor_fills_the_run_form_and_sees_the_verified_counts(product, o
         assert run["parameters"]["dry_run"] is False
         assert run["parameters"]["options"]["chunk_size"] == 250
         ui.open(f"{product.ui_url}/runs/flow-run/{run_id}", until="Completed")
-        ui.driver.find_element("xpath", "//*[@role='tab' and normalize-space()='Artifacts']").click()
+        ui.driver.find_element("xpath", "//*[text()[normalize-space()='Artifacts']]").click()
         ui.wait_for("the artifacts", lambda: "verification-" in ui.driver.page_source)
         ui.screenshot("3-finished-run-artifacts")
 
@@ -98,16 +96,15 @@ def test_a_destructive_run_is_approved_through_the_ui(product, output_dir):
     with browser.chromium(output_dir / "ui") as ui:
         ui.open(f"{product.ui_url}/runs/flow-run/{run_id}", until="Paused")
         ui.click("Resume")
-        approve = ui.field("Approve")
+        card = "//div[contains(concat(' ', @class, ' '), ' p-modal__card ')]"
+        ui.wait_for("the approval form", lambda: ui.driver.find_elements("xpath", card))
         # The form shows the plan's numbers, as the plan artifact does.
-        modal = approve.find_element(
-            "xpath", "ancestor::div[contains(concat(' ', @class, ' '), ' p-modal__card ')]"
-        )
-        assert f"on {len(doomed)} leads of {CAMPAIGN}" in " ".join(modal.text.split())
-        ui.switch(approve, on=True)
-        ui.type(ui.field("Reason"), "approved in the browser test")
+        text = " ".join(ui.driver.find_element("xpath", card).text.split())
+        assert f"on {len(doomed)} leads of {CAMPAIGN}" in text, text
+        ui.switch(("Approve",), on=True)
+        ui.type(("Reason",), "approved in the browser test")
         ui.screenshot("2-paused-run-approval")
-        ui.click("Submit", root=modal)
+        ui.click("Submit", root=ui.driver.find_element("xpath", card))
         run = product.wait_for_state(run_id, {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
         assert run["state"]["type"] == "COMPLETED", run["state"]
         ui.open(f"{product.ui_url}/runs/flow-run/{run_id}", until="Completed")
