@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.export import FrameSummary
 from tasks.exports import (
     EmailExport,
@@ -53,6 +54,7 @@ def export_leads(
     format: ExportFormat = "parquet",
     path: str | None = None,
     email_to: list[str] | None = None,
+    credentials: str | None = DEFAULT_BLOCK,
 ) -> FrameSummary | EmailExport:
     """Export the selected leads to a file, or have RingCX e-mail them.
 
@@ -63,5 +65,6 @@ def export_leads(
         email_to: Recipients. Given, RingCX e-mails the leads instead of writing a file:
             one e-mail for a server-side filter, one per 5,000 leads when row conditions or
             a target table are used.
+        credentials: The name of a RingCX Credentials block (ENGAGE_* when there is none).
     """
-    return run_export(selection, format, path, email_to)
+    return with_credentials(credentials, run_export, selection, format, path, email_to)

@@ -18,6 +18,7 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
+from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.inventory import (
     InventorySummary,
     take_inventory,
@@ -39,6 +40,7 @@ def inventory(
     lead_state_counts: bool = True,
     max_state_counts: Annotated[int, Field(ge=0)] = 2000,
     path: str | None = None,
+    credentials: str | None = DEFAULT_BLOCK,
 ) -> InventorySummary:
     """Accounts -> dial groups -> campaigns -> lists with live lead counts, per list and per
     lead state, as a table artifact and a Parquet snapshot.
@@ -49,5 +51,8 @@ def inventory(
         max_state_counts: The most per-state count calls in all; lists past it get totals
             only.
         path: Where to write the snapshot. Default: LEADS_INVENTORY_DIR (<journal>/inventory)/<UTC time>.parquet.
+        credentials: The name of a RingCX Credentials block (ENGAGE_* when there is none).
     """
-    return take_inventory(accounts, lead_state_counts, max_state_counts, path)
+    return with_credentials(
+        credentials, take_inventory, accounts, lead_state_counts, max_state_counts, path
+    )

@@ -6,6 +6,7 @@ from prefect import flow
 from pydantic.json_schema import SkipJsonSchema
 
 from tasks.approval import cancelled_if_denied
+from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.models import Guards, LeadSelection, RunOptions, RunReport
 from tasks.parameters import ActionChoice
 from tasks.run import Predicate, run_pipeline
@@ -30,6 +31,7 @@ def lead_action(
     dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
+    credentials: str | None = DEFAULT_BLOCK,
     # A deployment or the UI cannot send a function: absent from the flow's schema.
     predicate: SkipJsonSchema[Predicate | None] = None,
 ) -> RunReport:
@@ -42,9 +44,12 @@ def lead_action(
             for `apply_plan`.
         guards: Refusals checked before any write, and when to ask for approval.
         options: Leads per request, concurrency, run key (re-run with it to resume).
+        credentials: The name of a RingCX Credentials block (ENGAGE_* when there is none).
         predicate: Python callers only: a further filter on the selected leads' DataFrame.
     """
-    return cancelled_if_denied(
+    return with_credentials(
+        credentials,
+        cancelled_if_denied,
         run_pipeline,
         flow_name="lead_action",
         action=action.to_params(),

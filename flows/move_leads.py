@@ -14,6 +14,7 @@ from prefect import flow
 
 from engage_voice.models import CopySetting, DuplicateAction
 from tasks.approval import cancelled_if_denied
+from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.models import Guards, LeadSelection, RunOptions, RunReport
 from tasks.move_destination import Destination, run_move
 from tasks.runtime import thread_pool
@@ -48,6 +49,7 @@ def move_leads(
     dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
+    credentials: str | None = DEFAULT_BLOCK,
 ) -> RunReport:
     """Move (or copy, or transition) the selected leads into a campaign and list.
 
@@ -68,8 +70,11 @@ def move_leads(
             `apply_plan`.
         guards: Refusals checked before any write.
         options: Chunking, concurrency, run key (re-run with it to resume).
+        credentials: The name of a RingCX Credentials block (ENGAGE_* when there is none).
     """
-    return cancelled_if_denied(
+    return with_credentials(
+        credentials,
+        cancelled_if_denied,
         run_move,
         selection=selection,
         destination=destination,

@@ -19,6 +19,7 @@ from engage_voice.models import (
     ResetLeads,
 )
 from tasks.approval import cancelled_if_denied
+from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.models import (
     Condition,
     Guards,
@@ -91,6 +92,7 @@ def nightly_reset(
     dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
+    credentials: str | None = DEFAULT_BLOCK,
 ) -> list[CampaignOutcome]:
     """Reset (passes 0, READY, dial now) the leads of each campaign that finished without
     reaching anyone, so the dialer tries them again.
@@ -108,8 +110,11 @@ def nightly_reset(
         dry_run: Plan and guard every campaign, write nothing.
         guards: Refusals checked per campaign before any write.
         options: Chunking, concurrency; run_key makes a re-run resume every campaign.
+        credentials: The name of a RingCX Credentials block (ENGAGE_* when there is none).
     """
-    return reset_campaigns(
+    return with_credentials(
+        credentials,
+        reset_campaigns,
         campaigns,
         lead_states,
         system_dispositions,

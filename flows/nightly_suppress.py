@@ -15,6 +15,7 @@ from prefect import flow
 from pydantic import Field
 
 from tasks.approval import cancelled_if_denied
+from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.models import (
     CampaignSelector,
     Guards,
@@ -89,6 +90,7 @@ def nightly_suppress(
     dry_run: bool = False,
     guards: Guards | None = None,
     options: RunOptions | None = None,
+    credentials: str | None = DEFAULT_BLOCK,
 ) -> list[CampaignOutcome]:
     """Keep each campaign's suppression in step with a do-not-call table.
 
@@ -114,8 +116,11 @@ def nightly_suppress(
         dry_run: Plan and guard every campaign, write nothing.
         guards: Refusals checked per campaign before any write.
         options: Chunking, concurrency; run_key makes a re-run resume every campaign.
+        credentials: The name of a RingCX Credentials block (ENGAGE_* when there is none).
     """
-    return suppress_campaigns(
+    return with_credentials(
+        credentials,
+        suppress_campaigns,
         campaigns,
         dnc,
         phones,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.models import Guards, RunOptions
 from tasks.runtime import thread_pool
 from tasks.undo_report import UndoIncomplete, UndoReport, undo_markdown
@@ -29,11 +30,15 @@ def undo_run(
     guards: Guards | None = None,
     options: RunOptions | None = None,
     dry_run: bool = False,
+    credentials: str | None = DEFAULT_BLOCK,
 ) -> UndoReport:
     """Undo the journalled run `run_key`: restore what lead actions can restore, leave leads
     changed since the run alone, and report precisely what could not be restored.
 
     `options.run_key` names the undo itself (default `undo-<run_key>`: running the undo
-    again resumes it). A dry run plans and counts, and writes nothing.
+    again resumes it). A dry run plans and counts, and writes nothing. `credentials` names
+    a RingCX Credentials block (ENGAGE_* when there is none).
     """
-    return run_undo(run_key, guards or Guards(), options or RunOptions(), dry_run)
+    return with_credentials(
+        credentials, run_undo, run_key, guards or Guards(), options or RunOptions(), dry_run
+    )

@@ -225,8 +225,10 @@ def _run_flow(flow_name: str, values: dict[str, Any], embedded: bool, debug: boo
     from .prefect_api import prefect_api
     from .run import run_flow
 
-    if not embedded:
-        _settings_or_exit()  # before a Prefect server is started for nothing
+    if not embedded and not (values.get("credentials") or os.environ.get("PREFECT_API_URL")):
+        # Before a Prefect server is started for nothing. With a Prefect API configured,
+        # the run may sign in with a credentials block there (it says so if it cannot).
+        _settings_or_exit()
     with ExitStack() as stack:
         if embedded:
             server = stack.enter_context(embedded_sandbox(seed=SANDBOX_SEED, leads=SANDBOX_LEADS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -75,8 +76,10 @@ def with_run_key(flow_name: str, params: dict[str, Any]) -> str | None:
     options = params.setdefault("options", {}) or {}
     params["options"] = options
     if not options.get("run_key"):
+        # A key nobody chose names one run only: two runs started in the same second must
+        # not share a journal (the second would be refused, or taken for a resume).
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        options["run_key"] = f"{flow_name.replace('_', '-')}-{stamp}"
+        options["run_key"] = f"{flow_name.replace('_', '-')}-{stamp}-{secrets.token_hex(3)}"
     return options["run_key"]
 
 

@@ -4,7 +4,7 @@ that shows the plan's numbers. Nothing is written before the answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import ParamSpec, TypeVar, cast
 
 from prefect import get_run_logger
 from prefect.exceptions import FlowPauseTimeout
@@ -16,6 +16,7 @@ from .planning import NotApproved, approval_reasons
 from .reporting import counted, parameters_text
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # How often a paused run looks for the operator's answer (Prefect's default is 10 s).
 APPROVAL_POLL_SECONDS = 2
@@ -65,12 +66,12 @@ def approve_plan(plan: Plan, guards: Guards) -> None:
     )
 
 
-def cancelled_if_denied(run: Callable[..., T], /, **kwargs: Any) -> T:
+def cancelled_if_denied(run: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """`run(**kwargs)`; an approval denied (or not given in time) ends the flow run
     Cancelled with the reason, not Failed with tracebacks: an operator's "no" is not an
     error. A caller of the flow still gets the NotApproved raised."""
     try:
-        return run(**kwargs)
+        return run(*args, **kwargs)
     except NotApproved as exc:
         from prefect.states import Cancelled
 

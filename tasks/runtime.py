@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engage_voice import EngageSettings, SyncEngageClient
 
+from .credentials import run_settings
 from .models import RESERVED_KEYS
 
 JOURNAL_ENV = "LEADS_JOURNAL_DIR"  # Places.journal_dir
@@ -21,9 +22,10 @@ _lock = threading.Lock()
 
 
 def load_settings() -> EngageSettings:
-    """Client settings from ENGAGE_* variables (and .env). Loaded inside the run, so a
-    deployment never carries a secret as a flow parameter."""
-    return EngageSettings()
+    """The run's client settings: its credentials block's (tasks.credentials), else
+    ENGAGE_* variables (and .env). Loaded inside the run, so a deployment never carries a
+    secret as a flow parameter."""
+    return run_settings() or EngageSettings()
 
 
 def _fingerprint(settings: EngageSettings) -> str:

@@ -211,3 +211,15 @@ def test_a_server_on_another_port_serves_a_ui_that_calls_its_own_port(tmp_path):
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240
     )
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+
+
+def test_run_keys_nobody_chose_are_unique_even_within_a_second():
+    """Two `leads run` started in the same second got the same default key: the second was
+    refused (RunInProgressError) or, with another filter, taken for a key conflict."""
+    from leads_cli.run import with_run_key
+
+    keys = {with_run_key("lead_action", {}) for _ in range(50)}
+    assert len(keys) == 50
+    assert all(k.startswith("lead-action-") for k in keys)
+    chosen = {"options": {"run_key": "my-run"}}
+    assert with_run_key("lead_action", chosen) == "my-run"  # a chosen key keeps its meaning

@@ -47,12 +47,16 @@ def test_deployments_apply_with_schedules_and_enforced_schema(prefect_api):
         inventory = client.read_deployment_by_name("inventory/inventory")
         action = client.read_deployment_by_name("lead_action/lead-action")
     assert nightly.enforce_parameter_schema
-    assert not nightly.schedules  # shipped inactive until campaigns are configured
+    # Shipped inactive until campaigns are configured: there, but switched off.
+    assert nightly.schedules and not any(s.active for s in nightly.schedules)
+    assert nightly.global_concurrency_limit and nightly.global_concurrency_limit.limit == 1
+    assert nightly.concurrency_options and nightly.concurrency_options.collision_strategy == "CANCEL_NEW"
     assert inventory.schedules and inventory.schedules[0].schedule.cron == "0 6 * * *"
     # The UI form is generated from this schema (tests/browser fills it for real).
     schema = action.parameter_openapi_schema
     props, defs = schema["properties"], schema["definitions"]
-    assert list(props) == ["action", "selection", "dry_run", "guards", "options"]
+    assert list(props) == ["action", "selection", "dry_run", "guards", "options", "credentials"]
+    assert props["credentials"]["default"] == "ringcx"  # a block name, never a secret
     assert "predicate" not in str(schema)  # Python-only: never in a deployment's form
     assert action.parameters == {"dry_run": True}
     chooser = defs["ActionChoice"]["properties"]
@@ -72,3 +76,76 @@ def test_deployments_apply_with_schedules_and_enforced_schema(prefect_api):
             parameters={"action": {"action": "MOVE_TO_CAMPAIGN"}, "selection": {}},
             timeout=0,
         )
+
+
+def _compared(deployment) -> dict:
+    """The settings prefect.yaml declares, as a deployment read from the API holds them."""
+    return {
+        "description": deployment.description,
+        "tags": sorted(deployment.tags),
+        "parameters": deployment.parameters,
+        "enforce_parameter_schema": deployment.enforce_parameter_schema,
+        "schedules": sorted(
+            (s.schedule.cron, s.schedule.timezone, s.active) for s in deployment.schedules
+        ),
+        "concurrency_limit": (
+            deployment.global_concurrency_limit.limit
+            if deployment.global_concurrency_limit
+            else None
+        ),
+        "collision_strategy": (
+            str(deployment.concurrency_options.collision_strategy.value)
+            if deployment.concurrency_options
+            else None
+        ),
+        "schema": deployment.parameter_openapi_schema,
+    }
+
+
+def test_a_served_deployment_keeps_every_setting_a_deployed_one_has(prefect_api, tmp_path):
+    """`prefect deploy --all` and `python -m deployments.serve` read the same prefect.yaml;
+    serving dropped dict concurrency limits (two nightly resets could overlap) and inactive
+    schedules. Field by field, they now agree; and serving refuses to replace a deployed
+    deployment, which it silently did."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from prefect.settings import PREFECT_API_URL
+
+    from deployments.serve import DeployedElsewhere, check_not_deployed
+
+    repo = Path(__file__).resolve().parents[2]
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    env.pop("LEADS_PROJECT_DIR", None)
+    with get_client(sync_client=True) as client:
+        for deployment in runner_deployments():
+            deployment.apply()
+        served = {
+            s.name: _compared(client.read_deployment_by_name(f"{s.load_flow().name}/{s.name}"))
+            for s in deployment_specs()
+        }
+    run = {"env": env, "cwd": repo, "capture_output": True, "text": True, "timeout": 300}
+    subprocess.run(
+        [prefect, "work-pool", "create", "leads-process", "--type", "process"], **run
+    )
+    out = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], **run)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    try:
+        with get_client(sync_client=True) as client:
+            for spec in deployment_specs():
+                deployed = client.read_deployment_by_name(f"{spec.load_flow().name}/{spec.name}")
+                assert _compared(deployed) == served[spec.name], spec.name
+                assert deployed.work_pool_name == "leads-process"
+                # No machine's path: the worker's LEADS_PROJECT_DIR, when the run starts.
+                assert str(repo) not in str(deployed.pull_steps), deployed.pull_steps
+                assert "LEADS_PROJECT_DIR" in str(deployed.pull_steps), deployed.pull_steps
+        with pytest.raises(DeployedElsewhere, match="lead_action/lead-action"):
+            check_not_deployed(runner_deployments())
+    finally:
+        with get_client(sync_client=True) as client:
+            for spec in deployment_specs():
+                found = client.read_deployment_by_name(f"{spec.load_flow().name}/{spec.name}")
+                client.delete_deployment(found.id)
