@@ -156,7 +156,19 @@ class DirectoryStore:
 
 
 StoreFactory = Callable[[str], JournalStore]
-_schemes: dict[str, StoreFactory] = {}
+
+
+def _sql_store(url: str) -> JournalStore:
+    # Imported when asked for: SQLAlchemy is not loaded by runs that keep directories.
+    from .sql_store import SQLStore
+
+    return SQLStore(url)
+
+
+# SQL databases through SQLAlchemy (tasks/sql_store.py); more by register_store.
+_schemes: dict[str, StoreFactory] = {
+    scheme: _sql_store for scheme in ("sqlite", "postgresql", "postgresql+psycopg")
+}
 
 
 def register_store(scheme: str, factory: StoreFactory) -> None:

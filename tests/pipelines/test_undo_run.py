@@ -255,17 +255,24 @@ def test_undo_cleared_reservations(engage_env):
     assert entry(report, "changed since the run").lead_ids == [taken]
 
 
-def test_runs_and_undos_reach_their_records_only_through_the_journal(engage_env, monkeypatch):
-    """Journals in a store that is not a directory: a run, its resume, and the undo of a
-    copy, a move into a new list and a delete all work, and nothing appears under the
-    journal directory but the reserved places. Code that opened a run's files itself
-    would fail here or leave a run directory behind."""
+@pytest.mark.parametrize("journal", ["memory", "postgresql"])
+def test_runs_and_undos_reach_their_records_only_through_the_journal(
+    engage_env, monkeypatch, journal, request
+):
+    """Journals in a store that is not a directory (an in-memory one, and PostgreSQL as
+    several workers share it): a run, its resume, and the undo of a copy, a move into a
+    new list and a delete all work, and nothing appears under the journal directory but
+    the reserved places. Code that opened a run's files itself would fail here or leave a
+    run directory behind."""
     from steps.memory_store import MemoryStore
 
-    from tasks.store import register_store
+    from tasks.store import open_store, register_store
 
     register_store("memory", MemoryStore.at)
-    url = f"memory://journal-only-{uuid.uuid4().hex}"  # a store per test: journals differ
+    if journal == "memory":
+        url = f"memory://journal-only-{uuid.uuid4().hex}"  # a store per test: journals differ
+    else:
+        url = request.getfixturevalue("pg_url")
     monkeypatch.setenv("LEADS_JOURNAL_URL", url)
     store = engage_env.server.store
 
@@ -285,7 +292,7 @@ def test_runs_and_undos_reach_their_records_only_through_the_journal(engage_env,
         assert undo_run(key).ok, key
     assert store.count(ACCOUNT, {"campaignId": PREDICTIVE, "leadStates": ["CALLBACK"]}) > 0
 
-    memory = MemoryStore.at(url)
+    memory = open_store(url)
     assert {"copy-m", "park-m", "del-m", "undo-copy-m", "undo-park-m", "undo-del-m"} <= set(
         memory.runs()
     )

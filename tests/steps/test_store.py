@@ -1,12 +1,15 @@
 """The journal store's guarantees (tasks/store.py), run against every store we have: the
-directory store, and an in-memory one that stands for "one new class"."""
+directory store, the SQL store on a SQLite file and on a real PostgreSQL (tasks/sql_store.py),
+and an in-memory one that stands for "one new class"."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,14 +19,19 @@ from tasks.journal import RunInProgressError, RunJournal
 from tasks.store import DirectoryStore, StoreLocked, open_store, register_store
 
 from .memory_store import MemoryStore
+from .postgres import create_database
 
 register_store("memory", MemoryStore.at)
 
 
-@pytest.fixture(params=["directory", "memory"])
+@pytest.fixture(params=["directory", "memory", "sqlite", "postgresql"])
 def store(request, tmp_path):
     if request.param == "directory":
         return DirectoryStore(tmp_path / "journal")
+    if request.param == "sqlite":
+        return open_store(f"sqlite:///{tmp_path / 'journal.db'}")
+    if request.param == "postgresql":
+        return open_store(request.getfixturevalue("pg_url"))
     return MemoryStore(f"memory://{request.node.name}")
 
 
@@ -144,6 +152,74 @@ def test_a_crash_inside_the_block_leaves_nothing(tmp_path):
 def test_open_store_by_scheme(tmp_path):
     assert isinstance(open_store(tmp_path), DirectoryStore)
     assert isinstance(open_store("memory://a"), MemoryStore)
-    with pytest.raises(ValueError, match=r"no journal store for postgresql:// URLs") as caught:
-        open_store("postgresql://user:secret@db/leads")
+    with pytest.raises(ValueError, match=r"no journal store for mysql:// URLs") as caught:
+        open_store("mysql://user:secret@db/leads")
     assert "secret" not in str(caught.value)
+
+
+def test_a_sql_store_never_shows_its_password(pg_base):
+    url = create_database(pg_base, "with_password").replace("postgres@", "postgres:s3cret@")
+    store = open_store(url)  # trust authentication: any password is accepted
+    assert store.create("r", "plan.json", b"x")
+    assert "s3cret" not in store.location + repr(store)
+    assert RunJournal(url, "r").location.endswith("/with_password/r")
+
+
+def _create_in_store(url: str, n: int, start, wins) -> None:
+    start.wait()
+    if open_store(url).create("run-1", "plan.json", str(n).encode() * 100_000):
+        wins.put(n)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_racing_processes_create_exactly_once_in_a_sql_store(kind, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'journal.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    open_store(url)  # tables made before the race
+    context = multiprocessing.get_context("spawn")
+    start, wins = context.Event(), context.Queue()
+    children = [
+        context.Process(target=_create_in_store, args=(url, n, start, wins)) for n in range(4)
+    ]
+    for child in children:
+        child.start()
+    start.set()
+    for child in children:
+        child.join(120)
+    winners = []
+    while not wins.empty():
+        winners.append(wins.get())
+    assert len(winners) == 1
+    assert open_store(url).read("run-1", "plan.json") == str(winners[0]).encode() * 100_000
+
+
+def _hold_lock(url: str, held) -> None:
+    with open_store(url).lock("run-1"):
+        held.set()
+        time.sleep(600)
+
+
+def test_a_lock_left_by_a_dead_worker_frees_itself(pg_url):
+    """The run-key lock holds across processes (and hosts: it lives in PostgreSQL), and a
+    holder killed with SIGKILL leaves none behind."""
+    context = multiprocessing.get_context("spawn")
+    held = context.Event()
+    holder = context.Process(target=_hold_lock, args=(pg_url, held))
+    holder.start()
+    assert held.wait(60)
+    store = open_store(pg_url)
+    with pytest.raises(StoreLocked), store.lock("run-1"):
+        pass
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(30)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with store.lock("run-1"):
+                break
+        except StoreLocked:
+            assert time.monotonic() < deadline, "the dead holder's lock stayed"
+            time.sleep(0.2)
