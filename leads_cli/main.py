@@ -253,6 +253,64 @@ def _export_env(settings: EngageSettings) -> None:
 
 
 @app.command()
+def history(
+    flow: Annotated[str | None, typer.Option(help="Only this flow (lead_action, ...).")] = None,
+    state: Annotated[str | None, typer.Option(help="Only runs in this state (FAILED, ...).")] = None,
+    since: Annotated[str | None, typer.Option(help="Started after: 2h, 3d, 45m or an ISO time.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only runs with this tag.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
+) -> None:
+    """Recent runs: flow, deployment, state, start, duration, and from each run's journal
+    the leads planned, acted on, verified and any discrepancies."""
+    from . import history as runs
+    from .prefect_api import prefect_api
+
+    try:
+        after = runs.since_of(since)
+        with prefect_api():
+            lines = runs.recent_runs(flow=flow, state=state, since=after, tag=tag, limit=limit)
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(runs.as_json(lines))
+    else:
+        console.print(render.history_table(lines))
+
+
+@app.command()
+def show(run: Annotated[str, typer.Argument(help="A run key, or a flow run's id.")]) -> None:
+    """One run from its journal: the plan, each chunk's outcome, and the verification."""
+    from . import history as runs
+    from .prefect_api import prefect_api
+
+    try:
+        if _looks_like_id(run):
+            with prefect_api():
+                key, report, plan = runs.find_run(run)
+        else:
+            key, report, plan = runs.find_run(run)
+    except (ValueError, LookupError, OSError) as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if report is None and plan is None:
+        console.print(f"[bold red]error:[/] no journal of run key {escape(key)!r} here")
+        raise typer.Exit(2)
+    render.print_run(console, key, plan, report)
+
+
+def _looks_like_id(text: str) -> bool:
+    from uuid import UUID
+
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+@app.command()
 def demo(
     leads: Annotated[int, typer.Option(help="Leads to seed into the sandbox.")] = SANDBOX_LEADS,
 ) -> None:

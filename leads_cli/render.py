@@ -107,3 +107,57 @@ def print_result(console: Console, result: Any) -> None:
             console.print_json(item.model_dump_json())
         elif item is not None:
             console.print(item)
+
+
+def history_table(lines: list[Any]) -> Table:
+    """`leads history`: one row per flow run, newest first."""
+    table = Table(title="Recent runs")
+    for col in ("started", "flow", "deployment", "state", "took", "run key", "planned",
+                "acted", "verified", "discrepancies"):
+        table.add_column(col, justify="right" if col in ("took", "planned", "acted") else "left")
+    for line in lines:
+        state = line.state
+        if state in ("Failed", "Crashed"):
+            state = f"[bold red]{state}[/]"
+        elif state == "Completed":
+            state = f"[green]{state}[/]"
+        verified = {True: "[green]yes[/]", False: "[bold red]NO[/]", None: "-"}[line.verified]
+        table.add_row(
+            f"{line.started:%Y-%m-%d %H:%M}" if line.started else "-",
+            line.flow,
+            line.deployment or "-",
+            state,
+            f"{line.seconds:.0f} s" if line.seconds is not None else "-",
+            escape(line.run_key),
+            "-" if line.planned is None else f"{line.planned:,}",
+            "-" if line.acted is None else f"{line.acted:,}",
+            verified,
+            "-" if line.discrepancies is None else str(line.discrepancies),
+        )
+    return table
+
+
+def print_run(console: Console, key: str, plan: Any, report: RunReport | None) -> None:
+    """`leads show`: the plan, the chunks' outcomes, and the verification."""
+    if plan is not None:
+        console.print(
+            f"[bold]plan[/] {escape(key)}: {plan.action.action} on {plan.total_leads:,} of "
+            f"{plan.campaign_total:,} leads of {escape(plan.source.campaign_name)}, "
+            f"{counted(len(plan.chunks), 'chunk')}, made {plan.created_at:%Y-%m-%d %H:%M} UTC"
+        )
+    if report is None:
+        console.print("no report yet: the run has not finished (or is running now)")
+        return
+    console.print(report_summary(report))
+    outcomes = Table(title="Chunks")
+    for col in ("chunk", "status", "planned", "present", "updated", "deleted", "attempts", "notes"):
+        outcomes.add_column(col)
+    for o in report.outcomes:
+        outcomes.add_row(
+            str(o.index + 1), str(o.status), str(o.planned), str(o.present), str(o.updated),
+            str(o.deleted), str(o.attempts), escape(o.ambiguity or o.error or ""),
+        )
+    if report.outcomes:
+        console.print(outcomes)
+    if report.outcomes or report.run_verifications:
+        console.print(verification_table(report))
