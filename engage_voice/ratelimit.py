@@ -111,13 +111,28 @@ class _Unlimited:
 
 UNLIMITED = _Unlimited()
 
-_registry: dict[tuple[str, ...], SlidingWindowLimiter] = {}
+_registry: dict[tuple[str, ...], Any] = {}
 _registry_lock = threading.Lock()
+
+#: Makes the limiter of a key when budgets are kept outside this process (several
+#: processes sharing one sub-account): `factory(key, windows, margin)` returns an object
+#: with `slot()` (an async context manager), `tighten(windows, margin)`, `windows`,
+#: `waits` and `waited_seconds`, like SlidingWindowLimiter.
+LimiterFactory = Callable[[tuple[str, ...], Sequence[tuple[int, float]], float], Any]
+_factory: LimiterFactory | None = None
+
+
+def use_limiter_factory(factory: LimiterFactory | None) -> None:
+    """Keep budgets with `factory` from now on (None: in this process again)."""
+    global _factory
+    with _registry_lock:
+        _factory = factory
+        _registry.clear()
 
 
 def shared_limiter(
     key: tuple[str, ...], windows: Sequence[tuple[int, float]], margin: float
-) -> SlidingWindowLimiter:
+) -> Any:
     """The process-wide limiter for `key` (host, sub-account, op class).
 
     One budget per key whatever each client's settings: a client asking for other windows
@@ -126,7 +141,8 @@ def shared_limiter(
     with _registry_lock:
         limiter = _registry.get(key)
         if limiter is None:
-            limiter = _registry[key] = SlidingWindowLimiter(windows, margin)
+            make = _factory or (lambda _key, w, m: SlidingWindowLimiter(w, m))
+            limiter = _registry[key] = make(key, windows, margin)
         elif limiter.windows != tuple((int(n), float(w) + margin) for n, w in windows):
             limiter.tighten(windows, margin)
         return limiter

@@ -47,11 +47,27 @@ def shared_client(settings: EngageSettings | None = None) -> SyncEngageClient:
     """
     settings = settings or load_settings()
     key = _fingerprint(settings)
+    _share_budgets()
     with _lock:
         client = _clients.get(key)
         if client is None:
             client = _clients[key] = SyncEngageClient(settings)
         return client
+
+
+_budgets: list[str | None] = [None]  # the budget URL this process was set up with
+
+
+def _share_budgets() -> None:
+    """Budgets in the database named by LEADS_BUDGET_URL, when it is set (tasks.budgets)."""
+    url = Places().budget_url
+    with _lock:
+        if url == _budgets[0]:
+            return
+        from .budgets import share_budgets
+
+        share_budgets(url)
+        _budgets[0] = url
 
 
 def thread_pool(max_workers: int) -> Any:
@@ -92,6 +108,11 @@ class Places(BaseSettings):
     )
     targets_dir: Path | None = Field(
         None, description="Target tables the pipelines write for their own runs (undo, release)."
+    )
+    budget_url: str | None = Field(
+        None,
+        description="A PostgreSQL URL where every process keeps the sub-accounts' request "
+        "budgets (tasks.budgets); unset, each process paces itself.",
     )
 
     def place(self, name: str) -> Path:

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from .private import private_dir
 from .store import StoreLocked, check_name
@@ -82,9 +82,28 @@ def _engine(url: str) -> Engine:
                     cursor.close()
             else:
                 engine = create_engine(url, pool_pre_ping=True)
-            metadata.create_all(engine)
+            create_tables(engine, metadata)
             _engines[url] = engine
         return engine
+
+
+def create_tables(engine: Engine, tables: MetaData) -> None:
+    """CREATE TABLE IF NOT EXISTS, safe when several processes start at once: PostgreSQL's
+    check-then-create races (a duplicate pg_type row), so it runs under an advisory lock;
+    SQLite's file lock serializes it, and a loser of the check is retried."""
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+                tables.create_all(conn)
+            return
+        except (IntegrityError, OperationalError, ProgrammingError):
+            if attempt == 2:
+                raise
+
+
+_SCHEMA_LOCK = 7_411_650_273  # one advisory key for schema changes of this package
 
 
 def _advisory_key(run_key: str) -> int:
