@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from flows.nightly_suppress import nightly_suppress
 from tasks.dnc import DncUnreadable
 from tasks.models import CampaignSelector, RunOptions, TargetKey, TargetTable
 from tasks.nightly import NightlyFailed
-from tasks.suppress_state import read_state, state_path
+from tasks.suppress_state import read_state, state_dir, state_path
 
 ACCOUNT = "99990001"
 PREDICTIVE = 12345  # My Predictive Campaign
@@ -106,7 +107,14 @@ def _phones_file(path, phones) -> TargetTable:
     return TargetTable(path=str(path), key=TargetKey.PHONE)
 
 
-def test_nightly_suppress_suppresses_and_releases_only_its_own(engage_env, tmp_path):
+@pytest.mark.parametrize("journal", ["directory", "postgresql"])
+def test_nightly_suppress_suppresses_and_releases_only_its_own(
+    engage_env, tmp_path, journal, request, monkeypatch
+):
+    """Under both stores: with the journals in PostgreSQL (several workers), the job's state
+    is there too, not in a file one worker has."""
+    if journal == "postgresql":
+        monkeypatch.setenv("LEADS_JOURNAL_URL", request.getfixturevalue("pg_url"))
     store = engage_env.server.store
     free = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_UNSUPPRESSED"})[:6]
     theirs = _rows(store, {"campaignId": PREDICTIVE, "suppressed": "ONLY_SUPPRESSED"})[:2]
@@ -137,6 +145,14 @@ def test_nightly_suppress_suppresses_and_releases_only_its_own(engage_env, tmp_p
     writes = engage_env.writes()
     third = nightly_suppress(campaigns=campaigns, phones=remaining)
     assert third[0].status == "nothing to do" and engage_env.writes() == writes
+    where = state_path(ACCOUNT, PREDICTIVE)
+    if journal == "postgresql":
+        from tasks.store import open_store
+        from tasks.suppress_state import STORE_KEY
+
+        assert isinstance(where, str)
+        assert open_store(os.environ["LEADS_JOURNAL_URL"]).has(STORE_KEY, where.rsplit("#")[-1])
+        assert not state_dir().exists() or not list(state_dir().glob("*.parquet"))
 
 
 def test_nightly_suppress_bad_input_changes_nothing(engage_env, tmp_path):
