@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench reliability install browser postgres clean
+.PHONY: demo test lint bench reliability install browser postgres up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,14 @@ reliability: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+# The product on one box against the sandbox: Prefect server and UI, sandbox, work pool,
+# block type, served deployments (re-runnable); `down` stops what `up` started.
+up: $(STAMP)
+	$(BIN)/python -m deployments.up
+
+down:
+	$(BIN)/python -m deployments.up down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
