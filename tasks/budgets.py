@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,20 +27,18 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Engine,
     Float,
     Identity,
     Index,
     MetaData,
     String,
     Table,
-    create_engine,
     text,
 )
 
 from engage_voice.ratelimit import use_limiter_factory
 
-from .sql_store import create_tables
+from .sql_store import shared_engine
 
 STALE_SECONDS = 300.0
 POLL_SECONDS = 0.01
@@ -56,20 +53,6 @@ slots = Table(
     Column("done", Float),
     Index("leads_budget_slots_budget", "budget", "done"),
 )
-
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
-
-
-def _engine(url: str) -> Engine:
-    with _lock:
-        engine = _engines.get(url)
-        if engine is None:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-            create_tables(engine, metadata)
-            _engines[url] = engine
-        return engine
-
 
 def _lock_key(budget: str) -> int:
     return int.from_bytes(hashlib.sha256(budget.encode()).digest()[:8], "big", signed=True)
@@ -93,7 +76,7 @@ class SharedWindowLimiter:
     def __init__(
         self, url: str, key: tuple[str, ...], windows: Sequence[tuple[int, float]], margin: float
     ) -> None:
-        self.engine = _engine(url)
+        self.engine = shared_engine(url, metadata)
         self.budget = "|".join(key)
         self.windows = tuple((int(n), float(w) + margin) for n, w in windows)
         self.waits = 0

@@ -15,12 +15,10 @@ Names are checked as the directory store checks them; the URL's password is neve
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from .private import private_dir
-from .store import StoreLocked, check_name
+from .store import StoreLocked, check_name, file_lock
 
 SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 
@@ -62,10 +60,11 @@ runs_table = Table(
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
+_created: set[tuple[str, int]] = set()
 
 
-def _engine(url: str) -> Engine:
-    """One engine (one pool) per URL per process; tables created on first use."""
+def shared_engine(url: str, tables: MetaData) -> Engine:
+    """One engine (one pool) per URL per process, with `tables` created on first use."""
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
@@ -81,10 +80,13 @@ def _engine(url: str) -> Engine:
                     cursor.execute("PRAGMA busy_timeout=60000")
                     cursor.close()
             else:
-                engine = create_engine(url, pool_pre_ping=True)
-            create_tables(engine, metadata)
+                engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
             _engines[url] = engine
-        return engine
+        made = (url, id(tables))
+        if made not in _created:  # once per process: a journal is opened per run and task
+            create_tables(engine, tables)
+            _created.add(made)
+    return engine
 
 
 def create_tables(engine: Engine, tables: MetaData) -> None:
@@ -117,7 +119,7 @@ class SQLStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _engine(url)
+        self.engine = shared_engine(url, metadata)
         self.postgres = self.engine.dialect.name == "postgresql"
 
     def __repr__(self) -> str:
@@ -174,20 +176,10 @@ class SQLStore:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
 
-    @contextmanager
-    def _file_lock(self, run_key: str) -> Iterator[None]:
+    def _file_lock(self, run_key: str) -> AbstractContextManager[None]:
         database = self.engine.url.database or ""
         locks = private_dir(Path(f"{database}.locks" if database else ".leads-journal.locks"))
-        fd = os.open(locks / f"{run_key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StoreLocked(run_key) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return file_lock(locks / f"{run_key}.lock", run_key)
 
     def create(self, run_key: str, name: str, data: bytes) -> bool:
         check_name(run_key)

@@ -45,6 +45,22 @@ def check_name(name: str) -> list[str]:
     return parts
 
 
+@contextmanager
+def file_lock(path: Path, run_key: str) -> Iterator[None]:
+    """An OS lock on an open file: the kernel frees it with its holder's process (one
+    host); StoreLocked at once when another holder has it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreLocked(run_key) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class JournalStore(Protocol):
     @property
     def location(self) -> str:
@@ -109,20 +125,8 @@ class DirectoryStore:
     def exists(self, run_key: str) -> bool:
         return self._run(run_key).is_dir()
 
-    @contextmanager
-    def lock(self, run_key: str) -> Iterator[None]:
-        # An OS lock on an open file: the kernel frees it with its holder's process.
-        run = private_dir(self._run(run_key))
-        fd = os.open(run / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StoreLocked(run_key) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def lock(self, run_key: str) -> AbstractContextManager[None]:
+        return file_lock(private_dir(self._run(run_key)) / LOCK_FILE, run_key)
 
     def create(self, run_key: str, name: str, data: bytes) -> bool:
         return create_once(self._path(run_key, name), data)
