@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from engage_voice.models import LeadState, SearchCriteria
 
+from .fanout import fan_out
 from .frames import check_conditions
 from .keys import base_run_key
 from .models import Condition, Guards, LeadSelection, RunOptions, RunReport
@@ -65,7 +66,8 @@ def reset_campaigns(
             message=report.message,
         )
 
-    outcomes = run_each(resolved, base_key, run_one)
+    fanned = fan_out(resolved, base_key, status_of)  # one child run per sub-account
+    outcomes = fanned if fanned is not None else run_each(resolved, base_key, run_one)
     finish(
         "nightly-reset",
         base_key,

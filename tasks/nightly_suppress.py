@@ -28,6 +28,7 @@ from .dnc import (
     suppressed_by,
     unreadable_text,
 )
+from .fanout import fan_out
 from .journal import RunJournal
 from .keys import base_run_key, derived_run_key
 from .models import (
@@ -239,7 +240,8 @@ def suppress_campaigns(
             max_release_fraction=max_release_fraction,
         )
 
-    outcomes = run_each(resolved, base_key, run_one)
+    fanned = fan_out(resolved, base_key, status_of)  # one child run per sub-account
+    outcomes = fanned if fanned is not None else run_each(resolved, base_key, run_one)
     try:
         finish("nightly-suppress", base_key, outcomes, f"Do-not-call list: {note}.")
     except NightlyFailed as exc:

@@ -20,6 +20,8 @@ EXPECTED = {
     "inventory",
     "undo-run",
     "apply-plan",
+    "nightly-reset-account",
+    "nightly-suppress-account",
 }
 
 

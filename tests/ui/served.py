@@ -23,7 +23,7 @@ from engage_sandbox import SandboxConfig, SandboxServer
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-DEPLOYMENTS = 8  # prefect.yaml's
+DEPLOYMENTS = 10  # prefect.yaml's
 
 
 def _free_port() -> int:

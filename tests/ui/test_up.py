@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from .served import REPO
+from .served import DEPLOYMENTS, REPO
 
 
 def _free_port() -> int:
@@ -46,10 +46,10 @@ def test_up_is_rerunnable_and_down_stops_only_what_up_started(tmp_path):
         api = f"http://127.0.0.1:{prefect_port}/api"
         deadline = time.monotonic() + 180
         count = 0
-        while time.monotonic() < deadline and count < 8:
+        while time.monotonic() < deadline and count < DEPLOYMENTS:
             count = int(httpx.post(f"{api}/deployments/count", json={}, timeout=10).json())
             time.sleep(1)
-        assert count == 8  # every deployment of prefect.yaml, served
+        assert count == DEPLOYMENTS  # every deployment of prefect.yaml, served
         pools = httpx.post(f"{api}/work_pools/filter", json={}, timeout=10).json()
         assert "leads-process" in {p["name"] for p in pools}
         pids = {p.stem: int(p.read_text()) for p in (tmp_path / "up").glob("*.pid")}
