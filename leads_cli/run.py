@@ -233,8 +233,6 @@ def flow_help(name: str) -> str:
         lines += [" ".join(doc.split()), ""]
     lines.append("Parameters:")
     for param, spec in schema.get("properties", {}).items():
-        if param == "predicate":
-            continue  # a Python callable: for data teams calling the flow from code
         flag = "required" if param in required else f"default {json.dumps(spec.get('default'))}"
         lines.append(f"  {param}: {_type_of(spec)} ({flag})")
         for text in str(spec.get("description") or "").splitlines():
