@@ -23,7 +23,7 @@ from typing import Any
 from .journal import RunJournal
 from .keys import derived_run_key
 from .models import RunReport
-from .nightly import Campaign, CampaignOutcome, label
+from .nightly import Campaign, CampaignOutcome, pending_outcome
 from .runtime import journal_root
 
 CHILD_SUFFIX = "-account"
@@ -86,13 +86,7 @@ def fan_out(
     outcomes: list[CampaignOutcome] = []
     for item in resolved:
         source = item.source
-        outcome = CampaignOutcome(
-            campaign=label(item.selector),
-            account_id=source.account_id if source else None,
-            campaign_id=source.campaign_id if source else None,
-            status="failed",
-            message=item.failure or "",
-        )
+        outcome = pending_outcome(item)
         if source is not None and item.failure is None:
             run = children[source.account_id]
             child_key = derived_run_key(base_key, source.account_id)

@@ -99,6 +99,19 @@ def resolve_campaigns(campaigns: list[CampaignSelector]) -> list[Campaign]:
     return resolved
 
 
+def pending_outcome(item: Campaign) -> CampaignOutcome:
+    """A campaign's outcome before it has run: failed, with its failure if it has one
+    (a run that never reports back stays failed)."""
+    source = item.source
+    return CampaignOutcome(
+        campaign=label(item.selector),
+        account_id=source.account_id if source else None,
+        campaign_id=source.campaign_id if source else None,
+        status="failed",
+        message=item.failure or "",
+    )
+
+
 def run_each(
     campaigns: list[Campaign],
     base_key: str,
@@ -108,13 +121,7 @@ def run_each(
     outcomes: list[CampaignOutcome] = []
     for item in campaigns:
         source = item.source
-        outcome = CampaignOutcome(
-            campaign=label(item.selector),
-            account_id=source.account_id if source else None,
-            campaign_id=source.campaign_id if source else None,
-            status="failed",
-            message=item.failure or "",
-        )
+        outcome = pending_outcome(item)
         if item.failure is None and source is not None:
             key = derived_run_key(base_key, f"{source.account_id}-{source.campaign_id}")
             outcome.run_key = key
