@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench reliability install browser postgres up down clean
+.PHONY: demo test lint bench reliability scale-test install browser postgres up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ test: $(STAMP) browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# Six runs at once on two process workers of a PostgreSQL-backed Prefect, one killed and
+# resumed on the other worker (tests/scale; also part of `make test`): prints its figures.
+scale-test: $(STAMP) postgres
+	$(BIN)/python -m pytest -q -s tests/scale
 
 # The long profiles of the property tests (make test runs a few examples of each).
 reliability: $(STAMP)

@@ -13,6 +13,7 @@ stops exactly those processes (their whole session) and forgets them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -119,20 +120,29 @@ def up() -> None:
     print(f"up: Prefect UI {ui}/deployments; runs use the environment in {STATE / 'env.json'}")
 
 
+def stop_session(pid: int, grace_seconds: float = 20.0) -> None:
+    """Stop the session `pid` leads (it was started with start_new_session): SIGTERM, then
+    SIGKILL for what is left after the grace period, so flow-run processes and a server's
+    workers stop with their parent."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.2)
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # stragglers of the session whose leader has gone
+
+
 def down() -> None:
     for name in ("serve", "sandbox", "prefect-server"):
         pid_file = STATE / f"{name}.pid"
         if not pid_file.exists():
             continue
-        pid = int(pid_file.read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)  # its session: flow-run processes, server workers
-            for _ in range(40):
-                os.kill(pid, 0)
-                time.sleep(0.5)
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        stop_session(int(pid_file.read_text()))
         pid_file.unlink(missing_ok=True)
         print(f"{name}: stopped")
 

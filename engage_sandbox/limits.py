@@ -60,6 +60,9 @@ class RateLimiter:
         self._log: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.accepted: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
         self.rejected: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
+        #: The most requests ever inside each window, per (key, class, limit, seconds): the
+        #: proof that clients sharing a budget stayed inside it, not only that none got a 429.
+        self.peaks: dict[tuple[str, str, int, float], int] = {}
 
     def acquire(self, op_class: str, key: str) -> float | None:
         """Record one request and return None, or return seconds until it would be allowed."""
@@ -73,9 +76,11 @@ class RateLimiter:
             while log and log[0] <= now - longest:
                 log.popleft()
             wait = 0.0
+            used: list[int] = []
             for limit, seconds in windows:
                 span = seconds / scale
                 inside = [t for t in log if t > now - span]
+                used.append(len(inside) + 1)
                 if len(inside) >= limit:
                     # The request fits once enough of the oldest entries have left the window.
                     oldest_to_leave = inside[len(inside) - limit]
@@ -85,6 +90,9 @@ class RateLimiter:
                 return wait
             if windows:
                 log.append(now)
+            for (limit, seconds), count in zip(windows, used, strict=True):
+                peak = (key, op_class, limit, seconds / scale)
+                self.peaks[peak] = max(self.peaks.get(peak, 0), count)
             self.accepted[op_class] = self.accepted.get(op_class, 0) + 1
             return None
 
@@ -93,6 +101,7 @@ class RateLimiter:
             self._log.clear()
             self.accepted = dict.fromkeys(OP_CLASSES, 0)
             self.rejected = dict.fromkeys(OP_CLASSES, 0)
+            self.peaks.clear()
 
     def stats(self) -> dict[str, object]:
         with self._lock:
@@ -100,4 +109,8 @@ class RateLimiter:
                 "requests_by_class": dict(self.accepted),
                 "rate_limited_by_class": dict(self.rejected),
                 "rate_limited_429s": sum(self.rejected.values()),
+                "window_peaks": [
+                    {"key": key, "class": op, "limit": limit, "seconds": seconds, "peak": peak}
+                    for (key, op, limit, seconds), peak in sorted(self.peaks.items())
+                ],
             }

@@ -154,6 +154,11 @@ def test_each_class_429s_past_its_first_window(fresh):
         assert stats["rate_limited_by_class"][op_class] == 1
         assert stats["requests_by_class"][op_class] == limits[op_class][0][0]
     assert stats["rate_limited_429s"] == len(calls)
+    # Each class filled its first window exactly (a refused request is not counted).
+    peaks = {(p["key"], p["class"], p["limit"]): p["peak"] for p in stats["window_peaks"]}
+    for op_class in calls:
+        first_limit = limits[op_class][0][0]
+        assert peaks[(account, op_class, first_limit)] == first_limit, op_class
 
 
 def test_token_exchange_limit_and_retry_after(sandbox):

@@ -4,10 +4,7 @@ act on. Every part is a real process or server on loopback."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,28 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from processes import free_port, healthy, stop, wait_ready
 
 from engage_sandbox import SandboxConfig, SandboxServer
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DEPLOYMENTS = 10  # prefect.yaml's
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(what: str, ready: Any, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited:\n{log.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
 
 
 @dataclass
@@ -85,25 +67,10 @@ class Served:
         return sorted(found, key=lambda a: a["created"])
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the process and what it started (its session: flow-run processes, the server's
-    workers), so nothing outlives the tests."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
-
-
 @contextmanager
 def served(root: Path, leads: int = 4000) -> Iterator[Served]:
     root.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ENGAGE_"))}
     prefect_env = {
@@ -144,7 +111,7 @@ def served(root: Path, leads: int = 4000) -> Iterator[Served]:
                 start_new_session=True,
             )
         try:
-            _wait("the Prefect server", lambda: _healthy(api_url), server, server_log, 180)
+            wait_ready("the Prefect server", lambda: healthy(api_url), server, server_log, 180)
             with open(serve_log, "wb") as out:
                 serve = subprocess.Popen(
                     [sys.executable, "-m", "deployments.serve"],
@@ -155,7 +122,7 @@ def served(root: Path, leads: int = 4000) -> Iterator[Served]:
                     start_new_session=True,
                 )
             try:
-                _wait(
+                wait_ready(
                     "deployments.serve",
                     lambda: _deployments(api_url) >= DEPLOYMENTS,
                     serve,
@@ -164,16 +131,9 @@ def served(root: Path, leads: int = 4000) -> Iterator[Served]:
                 )
                 yield Served(api_url, api_url.removesuffix("/api"), sandbox, env, root)
             finally:
-                _stop(serve)
+                stop(serve)
         finally:
-            _stop(server)
-
-
-def _healthy(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+            stop(server)
 
 
 def _deployments(api_url: str) -> int:

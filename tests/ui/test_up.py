@@ -4,32 +4,18 @@ started and nothing else."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
+from processes import alive, free_port
 
 from .served import DEPLOYMENTS, REPO
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_up_is_rerunnable_and_down_stops_only_what_up_started(tmp_path):
-    prefect_port, sandbox_port = _free_port(), _free_port()
+    prefect_port, sandbox_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ENGAGE_"))},
         "PREFECT_HOME": str(tmp_path / "prefect"),
@@ -62,6 +48,6 @@ def test_up_is_rerunnable_and_down_stops_only_what_up_started(tmp_path):
         down = subprocess.run([sys.executable, "-m", "deployments.up", "down"], **run)
     assert down.returncode == 0, down.stdout + down.stderr
     time.sleep(1)
-    assert not any(_alive(pid) for pid in pids.values())
-    assert _alive(bystander.pid)  # not ours to stop
+    assert not any(alive(pid) for pid in pids.values())
+    assert alive(bystander.pid)  # not ours to stop
     bystander.kill()
