@@ -8,6 +8,14 @@ one refresh (a `concurrent.futures.Future`, so waiting works across threads and 
 Order of fallbacks: refresh with the rotating refresh token; if that fails, exchange the
 RingCentral access token again (paced by the 5/min exchange limiter); if the RingCentral
 token is gone or rejected, log in to RingCentral again with the JWT (or password).
+
+Across processes (`use_token_share`): the renewal is single-flight across every process
+that shares a `TokenShare`. Under the share's lock a renewing process first adopts a token
+another process left there (and always its newest rotating refresh token, which would
+otherwise be spent by whoever refreshed first); only when none is valid does it renew, and
+it leaves the result for the others. A token the service rejected is never adopted again.
+What the share holds is sealed with a key derived from the credentials, which the share
+never sees in clear and which is not derivable from the share's names.
 """
 
 from __future__ import annotations
@@ -20,10 +28,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from .errors import ApiError, AuthenticationError, ConfigurationError, InvalidRequestError
 from .models import AgentDetail, EngageTokenResponse, RcTokenResponse
@@ -67,6 +75,66 @@ class ApiTokenAuth:
         return "ApiTokenAuth(token=**********)"
 
 
+class SharedToken(BaseModel):
+    """A RingCX token as processes share it (`TokenShare`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    access_token: SecretStr
+    refresh_token: SecretStr | None = None
+    expires_at: float  # epoch seconds
+    lifetime: float
+    main_account_id: str | None = None
+    agent_details: list[AgentDetail] = Field(default_factory=list)
+
+    def reveal(self) -> bytes:
+        """The token with its secrets in clear, for a share to seal (never to log)."""
+        data = self.model_dump(mode="json")
+        data["access_token"] = self.access_token.get_secret_value()
+        if self.refresh_token is not None:
+            data["refresh_token"] = self.refresh_token.get_secret_value()
+        return json.dumps(data).encode()
+
+    @classmethod
+    def unreveal(cls, data: bytes) -> SharedToken:
+        return cls.model_validate_json(data)
+
+
+class TokenShare(Protocol):
+    """Where processes sharing credentials keep their RingCX token (`use_token_share`).
+
+    `acquire(name)` blocks until this process holds the cross-process lock of `name` and
+    returns its release; a holder that dies must lose the lock by itself. `load` returns
+    None for nothing stored or nothing that opens with `seal` (other credentials).
+    """
+
+    def acquire(self, name: str) -> Callable[[], None]: ...
+
+    def load(self, name: str, seal: bytes) -> SharedToken | None: ...
+
+    def save(self, name: str, token: SharedToken, seal: bytes) -> None: ...
+
+
+_share: TokenShare | None = None
+
+
+def use_token_share(share: TokenShare | None) -> None:
+    """Renew tokens through `share` from now on (None: each process for itself)."""
+    global _share
+    _share = share
+
+
+async def _acquire(share: TokenShare, name: str) -> Callable[[], None]:
+    # The lock is taken in a thread; a caller cancelled while it waits must still release
+    # it once taken, or every other process would wait on this one for good.
+    pending = asyncio.ensure_future(asyncio.to_thread(share.acquire, name))
+    try:
+        return await asyncio.shield(pending)
+    except asyncio.CancelledError:
+        pending.add_done_callback(lambda done: done.exception() or done.result()())
+        raise
+
+
 class OAuthTokenHolder:
     kind = "bearer"
 
@@ -87,7 +155,24 @@ class OAuthTokenHolder:
         self._rc_expires = 0.0
         self.main_account_id: str | None = None
         self.agent_details: list[AgentDetail] = []
-        self.counts = {"rc_logins": 0, "exchanges": 0, "refreshes": 0, "refresh_failures": 0}
+        self.counts = {
+            "rc_logins": 0,
+            "exchanges": 0,
+            "refreshes": 0,
+            "refresh_failures": 0,
+            "adopted": 0,
+        }
+        secrets = "\x00".join(
+            s.get_secret_value() if s is not None else ""
+            for s in (settings.client_secret, settings.jwt, settings.password)
+        )
+        identity = "\x00".join(
+            str(part)
+            for part in (settings.host, settings.platform_host, settings.client_id, settings.username)
+        )
+        self._share_name = hashlib.sha256(f"name\x00{identity}\x00{secrets}".encode()).hexdigest()
+        self._seal = hashlib.sha256(f"seal\x00{identity}\x00{secrets}".encode()).digest()
+        self._rejected: set[str] = set()
 
     def __repr__(self) -> str:
         state = "valid" if self._valid(time.time()) else "due"
@@ -122,7 +207,7 @@ class OAuthTokenHolder:
                 await asyncio.wrap_future(future)
                 continue
             try:
-                await self._renew(transport)
+                await self._renew_shared(transport)
             except BaseException as exc:
                 with self._lock:
                     self._inflight = None
@@ -139,8 +224,56 @@ class OAuthTokenHolder:
         """The service rejected the token in `headers_used`; make the next caller renew."""
         used = headers_used.get("Authorization", "").removeprefix("Bearer ")
         with self._lock:
+            self._rejected.add(_digest(used))
             if self._access is not None and self._access.get_secret_value() == used:
                 self._access_expires = 0.0
+
+    async def _renew_shared(self, transport: Transport) -> None:
+        share = _share
+        if share is None:
+            await self._renew(transport)
+            return
+        release = await _acquire(share, self._share_name)
+        try:
+            found = await asyncio.to_thread(share.load, self._share_name, self._seal)
+            if found is not None and self._adopt(found):
+                return
+            await self._renew(transport)
+            await asyncio.to_thread(share.save, self._share_name, self._shared(), self._seal)
+        finally:
+            await asyncio.to_thread(release)
+
+    def _adopt(self, found: SharedToken) -> bool:
+        """Take what another process left: its refresh token always (the newest of a
+        rotating chain), its access token when it is still good here. True: adopted."""
+        with self._lock:
+            if found.refresh_token is not None:
+                self._refresh = found.refresh_token
+            access = found.access_token.get_secret_value()
+            if _digest(access) in self._rejected:
+                return False
+            previous = (self._access, self._access_expires, self._access_lifetime)
+            self._access, self._access_expires = found.access_token, found.expires_at
+            self._access_lifetime = found.lifetime
+            if not self._valid(time.time()):
+                self._access, self._access_expires, self._access_lifetime = previous
+                return False
+            self.main_account_id = found.main_account_id or self.main_account_id
+            self.agent_details = list(found.agent_details) or self.agent_details
+            self.counts["adopted"] += 1
+            return True
+
+    def _shared(self) -> SharedToken:
+        with self._lock:
+            assert self._access is not None
+            return SharedToken(
+                access_token=self._access,
+                refresh_token=self._refresh,
+                expires_at=self._access_expires,
+                lifetime=self._access_lifetime,
+                main_account_id=self.main_account_id,
+                agent_details=self.agent_details,
+            )
 
     def _lifetime_from(self, token: str, issued: float) -> float:
         exp = jwt_expiry(token)
@@ -259,6 +392,10 @@ class OAuthTokenHolder:
         self.counts["rc_logins"] += 1
         self._rc_access = body.access_token
         self._rc_expires = issued + float(body.expires_in or 3600)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 _holders: dict[tuple[str | None, ...], OAuthTokenHolder] = {}

@@ -47,7 +47,7 @@ def shared_client(settings: EngageSettings | None = None) -> SyncEngageClient:
     """
     settings = settings or load_settings()
     key = _fingerprint(settings)
-    _share_budgets()
+    _share_with_other_processes()
     with _lock:
         client = _clients.get(key)
         if client is None:
@@ -55,19 +55,22 @@ def shared_client(settings: EngageSettings | None = None) -> SyncEngageClient:
         return client
 
 
-_budgets: list[str | None] = [None]  # the budget URL this process was set up with
+_shared_url: list[str | None] = [None]  # the LEADS_BUDGET_URL this process was set up with
 
 
-def _share_budgets() -> None:
-    """Budgets in the database named by LEADS_BUDGET_URL, when it is set (tasks.budgets)."""
+def _share_with_other_processes() -> None:
+    """Request budgets (tasks.budgets) and RingCX tokens (tasks.tokens) in the database
+    named by LEADS_BUDGET_URL, when it is set."""
     url = Places().budget_url
     with _lock:
-        if url == _budgets[0]:
+        if url == _shared_url[0]:
             return
         from .budgets import share_budgets
+        from .tokens import share_tokens
 
         share_budgets(url)
-        _budgets[0] = url
+        share_tokens(url)
+        _shared_url[0] = url
 
 
 def thread_pool(max_workers: int) -> Any:
@@ -112,7 +115,8 @@ class Places(BaseSettings):
     budget_url: str | None = Field(
         None,
         description="A PostgreSQL URL where every process keeps the sub-accounts' request "
-        "budgets (tasks.budgets); unset, each process paces itself.",
+        "budgets (tasks.budgets) and the RingCX tokens (tasks.tokens); unset, each process "
+        "paces itself and gets its own token.",
     )
 
     def place(self, name: str) -> Path:

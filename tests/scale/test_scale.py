@@ -7,7 +7,8 @@ What it shows, on numbers the sandbox and the journal report:
   inside each window) and no request drew a 429;
 - every lead was acted on exactly once (MANUAL_LEADS adds a pass and is not idempotent:
   every selected lead has one pass more, every other lead none), the killed run included;
-- every run ended verified (`leads history --json`: planned = acted, no discrepancy).
+- every run ended verified (`leads history --json`: planned = acted, no discrepancy);
+- the seven run processes exchanged one RingCX token between them.
 
 `make scale-test` runs this alone and prints the figures; they are also written to
 test-output/scale.json.
@@ -202,6 +203,8 @@ def test_six_runs_two_workers_one_killed_and_resumed(pg_base, tmp_path):
     peaks = limiter["window_peaks"]
     assert all(p["peak"] <= p["limit"] for p in peaks), peaks
     busiest = max(peaks, key=lambda p: p["peak"] / p["limit"])
+    # One token between every run process (tasks/tokens.py): one exchange, not one each.
+    assert limiter["auth"]["exchanges"] == 1, limiter["auth"]
     # Each lead exactly once: one pass more on every selected lead, none on any other.
     chosen = set().union(*selected.values())
     wrong = [lid for lid, n in after.items() if n - before[lid] != (1 if lid in chosen else 0)]
@@ -222,6 +225,7 @@ def test_six_runs_two_workers_one_killed_and_resumed(pg_base, tmp_path):
             "victim_chunks_done_at_kill": f"{done_at_kill} of {victim_chunks}",
             "requests_by_class": {k: v for k, v in limiter["requests_by_class"].items() if v},
             "rate_limited_429s": limiter["rate_limited_429s"],
+            "token_exchanges": limiter["auth"]["exchanges"],
             "busiest_window": busiest,
         }
     )
