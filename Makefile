@@ -60,9 +60,10 @@ scale-test: $(STAMP) postgres
 reliability: $(STAMP)
 	LEADS_HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/pipelines/test_guard_properties.py
 
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_shared_budget.py
 
 # The product on one box against the sandbox: Prefect server and UI, sandbox, work pool,
 # block type, served deployments (re-runnable); `down` stops what `up` started.

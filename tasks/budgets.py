@@ -12,8 +12,9 @@ How a request is admitted (the client's in-process rule, made shared):
 - A process that dies leaves rows in flight; they count as finished `STALE_SECONDS` after
   admission (longer than any request may take), so a dead worker never holds a budget.
 
-Each admission costs two round trips to the database (admit, finish): fine at RingCX's
-rates (tens per second), and docs/SCALING.md says why this and not Prefect's rate limits.
+Each request costs two round trips to the database: the admission (one call of a SQL
+function, so the budget's lock is held for one statement, not across round trips) and the
+finish. docs/SCALING.md says why this and not Prefect's rate limits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     Float,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    event,
     text,
 )
 
@@ -58,16 +61,54 @@ def _lock_key(budget: str) -> int:
     return int.from_bytes(hashlib.sha256(budget.encode()).digest()[:8], "big", signed=True)
 
 
-_ADMIT = text(
+# The admission in one round trip (a pause between statements under the lock is what every
+# other process of the budget waits for). Returns {slot id, 0} when admitted, else
+# {NULL, seconds to wait}. Every p_housekeeping-th admission also deletes the budget's
+# history that no window can see any more.
+_ADMIT_FUNCTION = DDL(  # type: ignore[no-untyped-call]
     """
-    WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS t)
-    SELECT (SELECT t FROM now),
-           array(SELECT done FROM leads_budget_slots, now
-                 WHERE budget = :budget AND done > now.t - :horizon ORDER BY done),
-           (SELECT count(*) FROM leads_budget_slots, now
-            WHERE budget = :budget AND done IS NULL AND admitted > now.t - :stale)
-    """
+CREATE OR REPLACE FUNCTION leads_budget_admit(
+    p_budget text, p_key bigint, p_limits int[], p_windows float8[], p_stale float8,
+    p_poll float8, p_housekeeping int
+) RETURNS float8[] LANGUAGE plpgsql AS $$
+DECLARE
+    t float8;
+    inflight int;
+    recent float8[];
+    used int;
+    delay float8 := 0;
+    slot bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(p_key);
+    t := extract(epoch FROM clock_timestamp());
+    SELECT count(*) INTO inflight FROM leads_budget_slots
+     WHERE budget = p_budget AND done IS NULL AND admitted > t - p_stale;
+    FOR i IN 1 .. array_length(p_limits, 1) LOOP
+        SELECT coalesce(array_agg(done ORDER BY done), '{}') INTO recent
+          FROM leads_budget_slots WHERE budget = p_budget AND done > t - p_windows[i];
+        used := coalesce(array_length(recent, 1), 0) + inflight;
+        IF used >= p_limits[i] THEN
+            IF inflight >= p_limits[i] THEN
+                delay := greatest(delay, p_poll);  -- every slot is in flight: poll
+            ELSE
+                delay := greatest(delay, recent[used - p_limits[i] + 1] + p_windows[i] - t);
+            END IF;
+        END IF;
+    END LOOP;
+    IF delay > 0 THEN
+        RETURN ARRAY[NULL, delay]::float8[];
+    END IF;
+    INSERT INTO leads_budget_slots (budget, admitted) VALUES (p_budget, t) RETURNING id INTO slot;
+    IF mod(slot, p_housekeeping) = 0 THEN
+        DELETE FROM leads_budget_slots WHERE budget = p_budget
+           AND coalesce(done, admitted + p_stale) < t - (SELECT max(w) FROM unnest(p_windows) w);
+    END IF;
+    RETURN ARRAY[slot, 0]::float8[];
+END $$
+"""
 )
+event.listen(metadata, "after_create", _ADMIT_FUNCTION)
+HOUSEKEEPING = 200
 
 
 class SharedWindowLimiter:
@@ -88,36 +129,23 @@ class SharedWindowLimiter:
 
     def _try_admit(self) -> tuple[int | None, float]:
         """(slot id, 0) when admitted, else (None, seconds to wait)."""
-        horizon = max(w for _, w in self.windows)
         with self.engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.budget)})
-            now, done, inflight = conn.execute(
-                _ADMIT, {"budget": self.budget, "horizon": horizon, "stale": STALE_SECONDS}
-            ).one()
-            delay = 0.0
-            for limit, window in self.windows:
-                recent = [t for t in done if t > now - window]
-                used = len(recent) + inflight
-                if used < limit:
-                    continue
-                if inflight >= limit:
-                    delay = max(delay, POLL_SECONDS)  # every slot is in flight: poll
-                    continue
-                delay = max(delay, recent[used - limit] + window - now)
-            if delay > 0:
-                return None, delay
-            slot = conn.execute(
-                slots.insert().values(budget=self.budget, admitted=now).returning(slots.c.id)
-            ).scalar_one()
-            # Housekeeping under the same lock: history no window can see any more.
-            conn.execute(
+            slot, delay = conn.execute(
                 text(
-                    "DELETE FROM leads_budget_slots WHERE budget = :budget AND "
-                    "coalesce(done, admitted + :stale) < :now - :horizon"
+                    "SELECT leads_budget_admit(:budget, :key, :limits, :windows, :stale, "
+                    ":poll, :every)"
                 ),
-                {"budget": self.budget, "stale": STALE_SECONDS, "now": now, "horizon": horizon},
-            )
-            return int(slot), 0.0
+                {
+                    "budget": self.budget,
+                    "key": _lock_key(self.budget),
+                    "limits": [n for n, _ in self.windows],
+                    "windows": [w for _, w in self.windows],
+                    "stale": STALE_SECONDS,
+                    "poll": POLL_SECONDS,
+                    "every": HOUSEKEEPING,
+                },
+            ).scalar_one()
+        return (None, float(delay)) if slot is None else (int(slot), 0.0)
 
     def _finish(self, slot: int) -> None:
         with self.engine.begin() as conn:
