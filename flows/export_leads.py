@@ -61,7 +61,7 @@ def export_leads(
     Args:
         selection: The campaign, server-side criteria, row conditions or target table.
         format: parquet (typed columns) or csv (UTF-8, ISO dates in UTC).
-        path: Where to write. Default: <journal>/exports/<flow run id>.<format>.
+        path: Where to write (a path or an fsspec URL). Default: LEADS_EXPORTS_DIR (<journal>/exports)/<flow run id>.<format>.
         email_to: Recipients. Given, RingCX e-mails the leads instead of writing a file:
             one e-mail for a server-side filter, one per 5,000 leads when row conditions or
             a target table are used.

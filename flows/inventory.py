@@ -50,7 +50,7 @@ def inventory(
         lead_state_counts: Count each list's leads per lead state (lists with leads only).
         max_state_counts: The most per-state count calls in all; lists past it get totals
             only.
-        path: Where to write the snapshot. Default: LEADS_INVENTORY_DIR (<journal>/inventory)/<UTC time>.parquet.
+        path: Where to write the snapshot (a path or an fsspec URL). Default: LEADS_INVENTORY_DIR (<journal>/inventory)/<UTC time>.parquet.
         credentials: The name of a RingCX Credentials block (ENGAGE_* when there is none).
     """
     return with_credentials(

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from engage_voice.models import LeadRow
-from tasks.files import atomic_path
+from tasks.files import atomic_path, shown
 from tasks.frames import (
     LEAD_COLUMNS,
     LEAD_SCHEMA,
@@ -62,28 +62,30 @@ def stream_to_parquet(
     checked = check_conditions(conditions)
     now = _now(now)
     rows_in = rows_out = count = 0
-    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, LEAD_SCHEMA) as writer:
-        for page in pages:
-            count += 1
-            rows_in += len(page)
-            frame = apply_conditions(rows_to_frame(page), checked, now)
-            # Let go of the rows before the next page is fetched: the loop variable would
-            # otherwise keep this page alive while the next one is being built.
-            del page
-            if frame.empty:
-                continue
-            rows_out += len(frame)
-            writer.write_table(
-                pa.Table.from_pandas(frame, schema=LEAD_SCHEMA, preserve_index=False)
-            )
-            del frame
+    with atomic_path(path) as temporary:
+        with pq.ParquetWriter(temporary, LEAD_SCHEMA) as writer:
+            for page in pages:
+                count += 1
+                rows_in += len(page)
+                frame = apply_conditions(rows_to_frame(page), checked, now)
+                # Let go of the rows before the next page is fetched: the loop variable
+                # would otherwise keep this page alive while the next one is being built.
+                del page
+                if frame.empty:
+                    continue
+                rows_out += len(frame)
+                writer.write_table(
+                    pa.Table.from_pandas(frame, schema=LEAD_SCHEMA, preserve_index=False)
+                )
+                del frame
+        size = temporary.stat().st_size
     return FrameSummary(
-        path=str(path),
+        path=shown(path),
         format="parquet",
         rows_in=rows_in,
         rows_out=rows_out,
         pages=count,
-        bytes=Path(path).stat().st_size,
+        bytes=size,
     )
 
 
@@ -98,28 +100,27 @@ def stream_to_csv(
     checked = check_conditions(conditions)
     now = _now(now)
     rows_in = rows_out = count = 0
-    with (
-        atomic_path(path) as temporary,
-        open(temporary, "w", encoding="utf-8", newline="") as handle,
-    ):
-        handle.write(",".join(LEAD_COLUMNS) + "\n")
-        for page in pages:
-            count += 1
-            rows_in += len(page)
-            frame = apply_conditions(rows_to_frame(page), checked, now)
-            del page  # as in stream_to_parquet
-            if frame.empty:
-                continue
-            rows_out += len(frame)
-            frame.to_csv(handle, header=False, index=False, lineterminator="\n")
-            del frame
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            handle.write(",".join(LEAD_COLUMNS) + "\n")
+            for page in pages:
+                count += 1
+                rows_in += len(page)
+                frame = apply_conditions(rows_to_frame(page), checked, now)
+                del page  # as in stream_to_parquet
+                if frame.empty:
+                    continue
+                rows_out += len(frame)
+                frame.to_csv(handle, header=False, index=False, lineterminator="\n")
+                del frame
+        size = temporary.stat().st_size
     return FrameSummary(
-        path=str(path),
+        path=shown(path),
         format="csv",
         rows_in=rows_in,
         rows_out=rows_out,
         pages=count,
-        bytes=Path(path).stat().st_size,
+        bytes=size,
     )
 
 

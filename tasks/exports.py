@@ -4,8 +4,9 @@ or one EMAIL_LEADS request, sent at most once (a marker before it, the result af
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -18,6 +19,7 @@ from engage_voice.models import EmailLeads, SearchCriteria
 from . import steps
 from .errors import RunNotCompleted
 from .export import FrameSummary, stream_to_csv, stream_to_parquet
+from .files import is_url, join, local_path, shown
 from .frames import check_conditions
 from .journal import RunJournal
 from .models import Guards, LeadSelection, ResolvedCampaign, RunOptions
@@ -25,7 +27,7 @@ from .planning import base_criteria
 from .reporting import current_flow_run_id
 from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
 from .run import run_pipeline
-from .runtime import journal_root, place, shared_client
+from .runtime import journal_root, location, shared_client
 from .targets import load_target_table, match_targets
 
 EMAIL_CHUNK = 5000  # the most leads RunOptions allows in one chunk, so the fewest e-mails
@@ -66,13 +68,16 @@ def email_key() -> str:
     return f"export-{run_id()}"
 
 
-def export_path(fmt: ExportFormat, path: str | None) -> Path:
+def export_path(fmt: ExportFormat, path: str | None) -> str:
+    """The export's destination: `path` (a file path or an fsspec URL), else a file named
+    after the flow run at LEADS_EXPORTS_DIR."""
     if path is None:
-        return place("exports") / f"{run_id()}.{fmt}"
-    target = Path(path).expanduser().resolve()
+        return join(location("exports"), f"{run_id()}.{fmt}")
+    target = path if is_url(path) else str(local_path(path).resolve())
     other = "csv" if fmt == "parquet" else "parquet"
-    if target.suffix.lower() in SUFFIXES[other]:
-        raise ValueError(f"path {str(target)!r} names a {other} file but format is {fmt!r}")
+    name = urlsplit(target).path if is_url(target) else target
+    if PurePosixPath(name).suffix.lower() in SUFFIXES[other]:
+        raise ValueError(f"path {shown(target)!r} names a {other} file but format is {fmt!r}")
     return target
 
 

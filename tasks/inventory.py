@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,10 +16,9 @@ from pydantic import BaseModel, Field
 
 from engage_voice.models import LeadList, LeadState, SearchCriteria, SuppressedFilter
 
-from .files import atomic_path
+from .files import atomic_path, is_url, join, local_path, shown
 from .reporting import table_artifact
-from .runtime import place as state_place
-from .runtime import shared_client
+from .runtime import location, shared_client
 
 # Most common first, so that the running sum reaches a list's total early.
 STATE_ORDER: list[str] = [
@@ -227,7 +225,7 @@ def snapshot_frame(rows: list[dict[str, Any]], taken_at: datetime) -> pd.DataFra
     return frame
 
 
-def write_snapshot(frame: pd.DataFrame, path: Path) -> None:
+def write_snapshot(frame: pd.DataFrame, path: str) -> None:
     with atomic_path(path) as temporary:
         frame.to_parquet(temporary, index=False)
 
@@ -290,9 +288,9 @@ def take_inventory(
     logger = get_run_logger()
     taken_at = datetime.now(UTC).replace(microsecond=0)
     target = (
-        Path(path).expanduser().resolve()
+        (path if is_url(path) else str(local_path(path).resolve()))
         if path
-        else state_place("inventory") / f"{taken_at:%Y%m%dT%H%M%SZ}.parquet"
+        else join(location("inventory"), f"{taken_at:%Y%m%dT%H%M%SZ}.parquet")
     )
     places = discover(list(accounts or []))
     campaigns: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -319,7 +317,7 @@ def take_inventory(
     frame = snapshot_frame(rows, taken_at)
     write_snapshot(frame, target)
     summary = InventorySummary(
-        path=str(target),
+        path=shown(target),
         taken_at=taken_at,
         accounts=len({r["account_id"] for r in rows}),
         campaigns=len(campaigns),

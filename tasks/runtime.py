@@ -104,8 +104,10 @@ class Places(BaseSettings):
         None,
         description="A journal store's URL (tasks.store.register_store) instead of a directory.",
     )
-    exports_dir: Path | None = Field(None, description="export_leads files and e-mail markers.")
-    inventory_dir: Path | None = Field(None, description="Inventory snapshots.")
+    # Files for people, which any worker may write: a directory or an fsspec URL
+    # (s3://bucket/leads/exports, with that fsspec backend installed; tasks.files).
+    exports_dir: str | None = Field(None, description="export_leads files (a path or a URL).")
+    inventory_dir: str | None = Field(None, description="Inventory snapshots (a path or a URL).")
     suppression_dir: Path | None = Field(
         None, description="nightly_suppress state per campaign, and its copies of DNC tables."
     )
@@ -120,8 +122,14 @@ class Places(BaseSettings):
     )
 
     def place(self, name: str) -> Path:
+        """The directory of state the runs read back themselves ("suppression", "targets")."""
         given = getattr(self, f"{name}_dir")
         return (given or self.journal_dir / RESERVED[name]).resolve()
+
+    def location(self, name: str) -> str:
+        """Where files for people go ("exports", "inventory"): a directory or a URL."""
+        given = getattr(self, f"{name}_dir")
+        return given or str((self.journal_dir / RESERVED[name]).resolve())
 
 
 # The default directories of the other state, beside the run journals: never run keys.
@@ -145,6 +153,10 @@ def journal_root() -> str:
 
 
 def place(name: str) -> Path:
-    """The directory of one kind of state: "exports", "inventory", "suppression" or
-    "targets"."""
+    """The directory of one kind of state the runs read back: "suppression" or "targets"."""
     return places().place(name)
+
+
+def location(name: str) -> str:
+    """Where one kind of file for people goes: "exports" or "inventory" (a path or a URL)."""
+    return places().location(name)

@@ -137,3 +137,17 @@ def test_bad_input_fails_before_any_call(engage_env, tmp_path):
     assert engage_env.writes() == writes
     assert not engage_env.server.store.email_outbox()
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_exports_go_to_a_url_every_worker_can_write(engage_env, monkeypatch):
+    import fsspec
+
+    monkeypatch.setenv("LEADS_EXPORTS_DIR", "memory://leads-shared/exports")
+    summary = export_leads(selection=_selection(criteria=SearchCriteria(lead_states=["READY"])))
+    assert summary.path.startswith("memory://leads-shared/exports/")
+    assert summary.path.endswith(".parquet")
+    fs = fsspec.filesystem("memory")
+    with fs.open(summary.path.removeprefix("memory://")) as handle:
+        frame = pd.read_parquet(handle)
+    assert len(frame) == summary.rows_out > 0
+    fs.rm("/leads-shared", recursive=True)

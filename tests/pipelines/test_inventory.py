@@ -61,3 +61,15 @@ def test_inventory_budget_and_account_filter(engage_env, tmp_path):
 def test_inventory_unknown_account(engage_env):
     with pytest.raises(ValueError, match="unknown accounts.*99990001 \\(Northwind Outbound\\)"):
         inventory(accounts=["Northwind Inbound"])
+
+
+def test_inventory_snapshots_go_to_the_configured_location(engage_env, monkeypatch):
+    import fsspec
+
+    monkeypatch.setenv("LEADS_INVENTORY_DIR", "memory://leads-shared/inventory")
+    summary = inventory(accounts=["northwind collections"], max_state_counts=5)
+    assert summary.path.startswith("memory://leads-shared/inventory/")
+    fs = fsspec.filesystem("memory")
+    with fs.open(summary.path.removeprefix("memory://")) as handle:
+        assert set(pd.read_parquet(handle)["account_id"]) == {"99990002"}
+    fs.rm("/leads-shared", recursive=True)
