@@ -46,10 +46,15 @@ postgres:
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q postgresql >/dev/null; }; \
 	fi
 
+# Two test processes (pytest-xdist): most tests wait on servers, rate windows and child
+# processes, so two of them keep two cores busy. Session fixtures (the Prefect test
+# harness, PostgreSQL, the served product) start once per test process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # Six runs at once on two process workers of a PostgreSQL-backed Prefect, one killed and
 # resumed on the other worker (tests/scale; also part of `make test`): prints its figures.

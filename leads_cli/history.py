@@ -148,13 +148,18 @@ def as_json(lines: list[RunLine]) -> str:
     return json.dumps([line.model_dump(mode="json") for line in lines], indent=2)
 
 
+def as_flow_run_id(ref: str) -> UUID | None:
+    """`ref` as a flow run's id, or None when it is a run key."""
+    try:
+        return UUID(ref)
+    except ValueError:
+        return None
+
+
 def find_run(ref: str) -> tuple[str, RunReport | None, Plan | None]:
     """(run key, report, plan) of a run given by its run key or its flow run's id."""
     key = ref
-    try:
-        flow_run_id = UUID(ref)
-    except ValueError:
-        flow_run_id = None
+    flow_run_id = as_flow_run_id(ref)
     if flow_run_id is not None:
         from prefect.client.orchestration import get_client
 

@@ -286,7 +286,7 @@ def show(run: Annotated[str, typer.Argument(help="A run key, or a flow run's id.
     from .prefect_api import prefect_api
 
     try:
-        if _looks_like_id(run):
+        if runs.as_flow_run_id(run) is not None:  # only then is the Prefect API needed
             with prefect_api():
                 key, report, plan = runs.find_run(run)
         else:
@@ -298,16 +298,6 @@ def show(run: Annotated[str, typer.Argument(help="A run key, or a flow run's id.
         console.print(f"[bold red]error:[/] no journal of run key {escape(key)!r} here")
         raise typer.Exit(2)
     render.print_run(console, key, plan, report)
-
-
-def _looks_like_id(text: str) -> bool:
-    from uuid import UUID
-
-    try:
-        UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 @app.command()

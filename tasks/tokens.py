@@ -80,7 +80,9 @@ class SharedTokens:
         insert = pg_insert(tokens).values(name=name, sealed=sealed)
         with self.engine.begin() as conn:
             conn.execute(
-                insert.on_conflict_do_update(index_elements=[tokens.c.name], set_={"sealed": sealed})
+                insert.on_conflict_do_update(
+                    index_elements=[tokens.c.name], set_={"sealed": sealed}
+                )
             )
 
 

@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,9 +23,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int, session: bool = False) -> bool:
+    """Whether the process `pid` (or, with `session`, any process of the session it led)
+    is still there."""
     try:
-        os.kill(pid, 0)
+        (os.killpg if session else os.kill)(pid, 0)
     except ProcessLookupError:
         return False
     return True
@@ -55,6 +58,18 @@ def stop(proc: subprocess.Popen[bytes], grace_seconds: float = 20) -> None:
             continue
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
+
+
+def api_request(method: str, url: str, **kw: Any) -> Any:
+    """One call of a Prefect API, retried as Prefect's own client retries it: a 503 (its
+    SQLite database busy under load), 502 or 429 is tried again, a few times, backing off."""
+    for attempt in range(6):
+        response = httpx.request(method, url, timeout=30, **kw)
+        if response.status_code not in (429, 502, 503) or attempt == 5:
+            break
+        time.sleep(0.5 * 2**attempt)
+    response.raise_for_status()
+    return response.json() if response.content else None
 
 
 def healthy(api_url: str) -> bool:

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-from processes import free_port, healthy, stop, wait_ready
+from processes import api_request, free_port, healthy, stop, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,11 +42,10 @@ class Cluster:
     api_url: str
     env: dict[str, str]  # what a worker or a CLI process of this cluster needs
     workers: dict[str, Worker] = field(default_factory=dict)
+    sessions: list[int] = field(default_factory=list)  # what it started: server, workers
 
     def api(self, method: str, path: str, **kw: Any) -> Any:
-        response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kw)
-        response.raise_for_status()
-        return response.json() if response.content else None
+        return api_request(method, f"{self.api_url}{path}", **kw)
 
     def start_run(self, deployment: str, parameters: dict[str, Any]) -> str:
         found = self.api("GET", f"/deployments/name/{deployment}")
@@ -92,7 +90,9 @@ def cluster(
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ENGAGE_", "LEADS_"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ENGAGE_", "LEADS_"))
+    }
     prefect_env = {
         **base,
         "PREFECT_HOME": str(root / "prefect"),
@@ -114,7 +114,15 @@ def cluster(
         server_log = root / "prefect-server.log"
         with open(server_log, "wb") as out:
             server = subprocess.Popen(
-                [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                [
+                    str(BIN / "prefect"),
+                    "server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**prefect_env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_db},
@@ -126,7 +134,7 @@ def cluster(
         prefect = str(BIN / "prefect")
         _run([prefect, "work-pool", "create", POOL, "--type", "process"], env, "work-pool create")
         _run([prefect, "--no-prompt", "deploy", "--name", "lead-action"], env, "prefect deploy")
-        running = Cluster(api_url, env)
+        running = Cluster(api_url, env, sessions=[server.pid])
         for i in range(workers):
             name = f"worker-{'ab'[i] if i < 2 else i}"
             log = root / f"{name}.log"
@@ -141,6 +149,7 @@ def cluster(
                 )
             stack.callback(stop, proc)
             running.workers[name] = Worker(name, proc, log)
+            running.sessions.append(proc.pid)
         for worker in running.workers.values():
             wait_ready(
                 worker.name,

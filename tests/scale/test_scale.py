@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from processes import stop
+from processes import alive, stop
 from steps.postgres import create_database
 
 from engage_sandbox import FaultConfig, SandboxConfig, SandboxServer
@@ -195,6 +195,8 @@ def test_six_runs_two_workers_one_killed_and_resumed(pg_base, tmp_path):
             assert running.worker_of(resumed) == other
 
             history = _history(running)
+        # Everything it started has stopped, with what those started (flow-run processes).
+        assert not [pid for pid in running.sessions if alive(pid, session=True)]
         limiter = httpx.get(f"{server.base_url}/sandbox/stats", timeout=30).json()
         after = _passes(server)
 

@@ -58,5 +58,8 @@ def test_locations_join_and_hide_credentials(tmp_path):
 
 
 def test_create_once_files_stay_local():
-    with pytest.raises(ValueError, match="kept on a local path"), atomic_path("memory://x", once=True):
+    with (
+        pytest.raises(ValueError, match="kept on a local path"),
+        atomic_path("memory://x", once=True),
+    ):
         pass

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from processes import free_port, healthy, stop, wait_ready
+from processes import api_request, free_port, healthy, stop, wait_ready
 
 from engage_sandbox import SandboxConfig, SandboxServer
 
@@ -33,9 +33,7 @@ class Served:
     root: Path
 
     def api(self, method: str, path: str, **kw: Any) -> Any:
-        response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kw)
-        response.raise_for_status()
-        return response.json() if response.content else None
+        return api_request(method, f"{self.api_url}{path}", **kw)
 
     def deployment(self, name: str) -> dict[str, Any]:
         return self.api("GET", f"/deployments/name/{name}")
