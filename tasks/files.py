@@ -40,6 +40,23 @@ def local_path(location: str | os.PathLike[str]) -> Path:
     return Path(text).expanduser()
 
 
+def check_location(location: str | os.PathLike[str]) -> None:
+    """Refuse a URL this process cannot write (no fsspec backend for its scheme) before
+    anything is read or written, rather than after an export has been built."""
+    if not is_url(location):
+        return
+    import fsspec
+
+    scheme = urlsplit(str(location)).scheme
+    try:
+        fsspec.get_filesystem_class(scheme)
+    except (ImportError, ValueError) as exc:
+        raise ValueError(
+            f"{shown(location)}: this worker cannot write {scheme}:// URLs ({exc}); install "
+            "the fsspec backend for it (s3fs for s3://, gcsfs for gs://, adlfs for az://)"
+        ) from None
+
+
 def join(location: str | os.PathLike[str], name: str) -> str:
     """`name` inside the directory `location` (a path or a URL)."""
     if is_url(location):

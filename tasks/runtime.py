@@ -7,12 +7,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engage_voice import EngageSettings, SyncEngageClient
 
 from .credentials import run_settings
+from .files import check_location
 from .models import RESERVED_KEYS
 
 JOURNAL_ENV = "LEADS_JOURNAL_DIR"  # Places.journal_dir
@@ -97,7 +98,10 @@ class Places(BaseSettings):
     default a reserved directory beside the journals, a name no run key may take).
     """
 
-    model_config = SettingsConfigDict(env_prefix="LEADS_", extra="ignore")
+    # URLs may carry passwords: an error names the field and the reason, never the value.
+    model_config = SettingsConfigDict(
+        env_prefix="LEADS_", extra="ignore", hide_input_in_errors=True
+    )
 
     journal_dir: Path = Field(Path("journal"), description="Run journals, one per run key.")
     journal_url: str | None = Field(
@@ -120,6 +124,26 @@ class Places(BaseSettings):
         "budgets (tasks.budgets) and the RingCX tokens (tasks.tokens); unset, each process "
         "paces itself and gets its own token.",
     )
+
+    @field_validator("budget_url")
+    @classmethod
+    def _postgresql_only(cls, value: str | None) -> str | None:
+        # Budgets and tokens are shared through PostgreSQL's advisory locks: nothing else
+        # (a SQLite file would not even reach two hosts).
+        if value and not value.startswith(("postgresql://", "postgresql+psycopg://")):
+            scheme = value.split("://", 1)[0] if "://" in value else value[:20]
+            raise ValueError(
+                f"LEADS_BUDGET_URL must be a PostgreSQL URL (postgresql+psycopg://...), "
+                f"not {scheme!r}"
+            )
+        return value
+
+    @field_validator("exports_dir", "inventory_dir")
+    @classmethod
+    def _reachable(cls, value: str | None) -> str | None:
+        if value:
+            check_location(value)
+        return value
 
     def place(self, name: str) -> Path:
         """The directory of state the runs read back themselves ("suppression", "targets")."""

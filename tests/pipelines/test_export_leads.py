@@ -134,6 +134,10 @@ def test_bad_input_fails_before_any_call(engage_env, tmp_path):
         export_leads(selection=_selection(), path="x.parquet", email_to=["ops@example.com"])
     with pytest.raises(Exception, match="format"):
         export_leads(selection=_selection(), format="xlsx")
+    searches = engage_env.stats()["requests_by_class"]["lead_search"]
+    with pytest.raises(ValueError, match="cannot write nosuch:// URLs"):
+        export_leads(selection=_selection(), path="nosuch://bucket/x.parquet")
+    assert engage_env.stats()["requests_by_class"]["lead_search"] == searches  # nothing read
     assert engage_env.writes() == writes
     assert not engage_env.server.store.email_outbox()
     assert not (tmp_path / "x.csv").exists()

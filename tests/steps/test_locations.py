@@ -63,3 +63,31 @@ def test_create_once_files_stay_local():
         atomic_path("memory://x", once=True),
     ):
         pass
+
+
+def test_a_location_this_worker_cannot_write_is_refused_up_front(monkeypatch):
+    from pydantic import ValidationError
+
+    from tasks.files import check_location
+    from tasks.runtime import Places
+
+    with pytest.raises(ValueError, match=r"nosuch:// URLs .*Protocol not known"):
+        check_location("nosuch://bucket/x.parquet")
+    check_location("memory://fine/x.parquet")
+    check_location("/a/local/path")
+    monkeypatch.setenv("LEADS_EXPORTS_DIR", "nosuch://key:secret@bucket/exports")
+    with pytest.raises(ValidationError, match="nosuch://\\*\\*\\*@bucket") as refused:
+        Places()
+    assert "secret" not in str(refused.value)
+
+
+def test_budgets_and_tokens_are_shared_through_postgresql_only():
+    from pydantic import ValidationError
+
+    from tasks.runtime import Places
+
+    for url in ("sqlite:///budgets.db", "mysql://u:p@h/db", "budgets.db"):
+        with pytest.raises(ValidationError, match="must be a PostgreSQL URL") as refused:
+            Places(budget_url=url)
+        assert ":p@" not in str(refused.value)
+    assert Places(budget_url="postgresql+psycopg://u@h/db").budget_url
