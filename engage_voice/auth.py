@@ -233,15 +233,32 @@ class OAuthTokenHolder:
         if share is None:
             await self._renew(transport)
             return
-        release = await _acquire(share, self._share_name)
+        # The share saves exchanges; it is not needed for a token. A share that fails is
+        # logged and the renewal goes on alone (exchanges stay paced by their budget).
         try:
-            found = await asyncio.to_thread(share.load, self._share_name, self._seal)
+            release = await _acquire(share, self._share_name)
+        except Exception as exc:
+            log.warning("token share unavailable (%s); renewing alone", type(exc).__name__)
+            await self._renew(transport)
+            return
+        try:
+            try:
+                found = await asyncio.to_thread(share.load, self._share_name, self._seal)
+            except Exception as exc:
+                log.warning("token share unreadable (%s); renewing alone", type(exc).__name__)
+                found = None
             if found is not None and self._adopt(found):
                 return
             await self._renew(transport)
-            await asyncio.to_thread(share.save, self._share_name, self._shared(), self._seal)
+            try:
+                await asyncio.to_thread(share.save, self._share_name, self._shared(), self._seal)
+            except Exception as exc:
+                log.warning("token not shared (%s)", type(exc).__name__)
         finally:
-            await asyncio.to_thread(release)
+            try:
+                await asyncio.to_thread(release)
+            except Exception as exc:  # its connection is gone, and the lock with it
+                log.warning("token share lock not released (%s)", type(exc).__name__)
 
     def _adopt(self, found: SharedToken) -> bool:
         """Take what another process left: its refresh token always (the newest of a

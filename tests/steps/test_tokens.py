@@ -148,3 +148,20 @@ def test_real_processes_starting_at_once_exchange_once(sandbox, pg_url):
         child.join(120)
     assert [c.exitcode for c in children] == [0, 0, 0]
     assert _auth(sandbox)["exchanges"] == 1
+
+
+def test_a_share_whose_database_went_away_does_not_stop_a_sign_in(sandbox, pg_url, caplog):
+    from sqlalchemy import create_engine
+
+    share = SharedTokens(pg_url)
+    # The database goes away after start-up: every share call now fails to connect.
+    share.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/gone")
+    use_token_share(share)
+    forget_tokens()
+    try:
+        _new_process_calls(sandbox)
+    finally:
+        use_token_share(None)
+        forget_tokens()
+    assert _auth(sandbox)["exchanges"] == 1
+    assert "token share unavailable (OperationalError); renewing alone" in caplog.text
