@@ -21,13 +21,13 @@ def run_chunks(
 ) -> list[ChunkOutcome]:
     root = journal.root
     spec = spec_for(plan.action)
-    progress = reporting.start_progress(plan)
+    progress = reporting.Progress(plan)
     outcomes: dict[int, ChunkOutcome] = {}
     pending = deque(range(len(plan.chunks)))
 
     def record(outcome: ChunkOutcome) -> None:
         outcomes[outcome.index] = outcome
-        reporting.update_progress(progress, len(outcomes), len(plan.chunks))
+        progress.update(len(outcomes), len(plan.chunks))
         logger.info(
             "chunk %s/%s: %s, %s updated, %s deleted%s",
             outcome.index + 1,

@@ -6,6 +6,8 @@ code runs in scripts and tests without Prefect."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -127,19 +129,41 @@ def plan_artifact(plan: Plan, dry_run: bool) -> None:
     create_table_artifact(rows, key=_key(plan.run_key, "plan"), description="The plan")
 
 
-def start_progress(plan: Plan) -> str | None:
-    if not _in_flow():
-        return None
-    return str(create_progress_artifact(0.0, key=_key(plan.run_key, "progress")))
+#: Least seconds between two updates of a run's progress artifact: each is a Prefect API
+#: call made from the flow's thread between chunks, which no chunk waits for gladly.
+PROGRESS_INTERVAL_SECONDS = 2.0
 
 
-def update_progress(artifact_id: str | None, done: int, total: int) -> None:
-    if artifact_id is None:
-        return
-    try:
-        update_progress_artifact(UUID(artifact_id), 100.0 * done / max(total, 1))
-    except Exception as exc:  # progress is cosmetic; never fail a run over it
-        log.debug("progress update failed: %s", exc)
+class Progress:
+    """A run's progress artifact (none outside a flow run), updated when the last update
+    is PROGRESS_INTERVAL_SECONDS old, and always at the end; `clock` is for tests."""
+
+    def __init__(self, plan: Plan, clock: Callable[[], float] = time.monotonic) -> None:
+        self.artifact_id = (
+            str(create_progress_artifact(0.0, key=_key(plan.run_key, "progress")))
+            if _in_flow()
+            else None
+        )
+        self._clock = clock
+        self._last: float | None = None
+        self.updates = 0
+
+    def due(self, done: int, total: int) -> bool:
+        now = self._clock()
+        recent = self._last is not None and now - self._last < PROGRESS_INTERVAL_SECONDS
+        if done < total and recent:
+            return False
+        self._last = now
+        return True
+
+    def update(self, done: int, total: int) -> None:
+        if self.artifact_id is None or not self.due(done, total):
+            return
+        self.updates += 1
+        try:
+            update_progress_artifact(UUID(self.artifact_id), 100.0 * done / max(total, 1))
+        except Exception as exc:  # progress is cosmetic; never fail a run over it
+            log.debug("progress update failed: %s", exc)
 
 
 def table_artifact(rows: list[dict[str, Any]], key: str, description: str, empty: str) -> None:

@@ -363,6 +363,9 @@ def test_no_secret_in_run_logs_or_artifacts(engage_env):
     assert len(logs) > 3 and len(artifacts) >= 3  # the run did log and report
     for secret in secrets:
         assert secret not in text
+    # The progress artifact, updated at most every few seconds, still ends at 100%.
+    (progress,) = [a for a in artifacts if a.type == "progress"]
+    assert progress.data == 100.0
 
 
 def test_dialer_refresh_is_one_campaign_level_action(engage_env):

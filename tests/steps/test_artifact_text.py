@@ -60,3 +60,19 @@ def test_no_artifact_shows_an_empty_header_row(monkeypatch):
     assert verification == "_Nothing to verify: a dry run writes nothing._"
     assert "| | |" not in summary and "| item | value |" in summary
     assert "dry run: nothing was written" in summary and "verified" not in summary
+
+
+def test_progress_is_updated_at_most_every_interval_and_always_at_the_end():
+    from types import SimpleNamespace
+
+    from tasks.reporting import PROGRESS_INTERVAL_SECONDS, Progress
+
+    now = [0.0]
+    progress = Progress(SimpleNamespace(run_key="r"), clock=lambda: now[0])
+    assert progress.artifact_id is None  # outside a flow run: no artifact, no API call
+    due = []
+    for done in range(1, 11):
+        now[0] += PROGRESS_INTERVAL_SECONDS / 4
+        due.append(progress.due(done, 10))
+    # The first chunk shows at once, then one update per interval, and the last always.
+    assert due == [True, False, False, False, True, False, False, False, True, True]
