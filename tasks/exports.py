@@ -19,7 +19,7 @@ from engage_voice.models import EmailLeads, SearchCriteria
 from . import steps
 from .errors import RunNotCompleted
 from .export import FrameSummary, stream_to_csv, stream_to_parquet
-from .files import check_location, is_url, join, local_path, shown
+from .files import destination, is_url, join, shown
 from .frames import check_conditions
 from .journal import RunJournal
 from .models import Guards, LeadSelection, ResolvedCampaign, RunOptions
@@ -73,8 +73,7 @@ def export_path(fmt: ExportFormat, path: str | None) -> str:
     after the flow run at LEADS_EXPORTS_DIR."""
     if path is None:
         return join(location("exports"), f"{run_id()}.{fmt}")
-    check_location(path)
-    target = path if is_url(path) else str(local_path(path).resolve())
+    target = destination(path)
     other = "csv" if fmt == "parquet" else "parquet"
     name = urlsplit(target).path if is_url(target) else target
     if PurePosixPath(name).suffix.lower() in SUFFIXES[other]:

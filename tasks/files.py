@@ -57,6 +57,13 @@ def check_location(location: str | os.PathLike[str]) -> None:
         ) from None
 
 
+def destination(location: str) -> str:
+    """A destination a caller gave, checked (`check_location`) and absolute: a URL as
+    given, a path resolved."""
+    check_location(location)
+    return location if is_url(location) else str(local_path(location).resolve())
+
+
 def join(location: str | os.PathLike[str], name: str) -> str:
     """`name` inside the directory `location` (a path or a URL)."""
     if is_url(location):
@@ -65,12 +72,17 @@ def join(location: str | os.PathLike[str], name: str) -> str:
 
 
 def shown(location: str | os.PathLike[str]) -> str:
-    """`location` as it may be logged: a URL's user and password become ***."""
+    """`location` as it may be logged: a URL's user and password, and its query (where
+    signed URLs carry their signature), become ***."""
     text = str(location)
     parts = urlsplit(text)
-    if not is_url(text) or "@" not in parts.netloc:
+    if not is_url(text):
         return text
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1])
+    if parts.query:
+        parts = parts._replace(query="***")
+    return urlunsplit(parts)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from engage_voice.models import LeadList, LeadState, SearchCriteria, SuppressedFilter
 
-from .files import atomic_path, check_location, is_url, join, local_path, shown
+from .files import atomic_path, destination, join, shown
 from .reporting import table_artifact
 from .runtime import location, shared_client
 
@@ -287,10 +287,8 @@ def take_inventory(
     """The body of `inventory`: discover, count per campaign (concurrently), snapshot."""
     logger = get_run_logger()
     taken_at = datetime.now(UTC).replace(microsecond=0)
-    if path:
-        check_location(path)
     target = (
-        (path if is_url(path) else str(local_path(path).resolve()))
+        destination(path)
         if path
         else join(location("inventory"), f"{taken_at:%Y%m%dT%H%M%SZ}.parquet")
     )

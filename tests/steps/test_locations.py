@@ -54,6 +54,7 @@ def test_locations_join_and_hide_credentials(tmp_path):
     assert join(str(tmp_path), "a.parquet") == str(tmp_path / "a.parquet")
     assert shown("s3://key:secret@bucket/x") == "s3://***@bucket/x"
     assert shown("sftp://ops:hunter2@host:22/x") == "sftp://***@host:22/x"
+    assert shown("az://c/x.csv?sig=abc&se=2027") == "az://c/x.csv?***"
     assert shown("/plain/path") == "/plain/path" and shown("s3://bucket/x") == "s3://bucket/x"
 
 
