@@ -69,6 +69,7 @@ bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_shared_budget.py
+	$(BIN)/python benchmarks/bench_journal.py
 
 # The product on one box against the sandbox: Prefect server and UI, sandbox, work pool,
 # block type, served deployments (re-runnable); `down` stops what `up` started.

@@ -16,6 +16,10 @@ Nothing but summaries (baseline, report, the selection before the plan) is ever
 overwritten: a before-image written by an earlier (crashed) attempt is the true prior state
 and is kept; later attempts add numbered records. An intent marker without an outcome means
 a write may have happened: the next attempt checks the state first.
+
+A chunk's numbered records are 1..k with no gap: each is created once at the next free
+number and none is ever deleted. They are found by probing k + 1 names, so what a chunk
+costs to look up does not grow with the run's other records.
 """
 
 from __future__ import annotations
@@ -246,9 +250,12 @@ class RunJournal:
                 yield index, self.read_before_image(index)
 
     def _numbered(self, index: int, stem: str) -> list[str]:
-        prefix = self._chunk(index, f"{stem}-")
-        found = [n for n in self.store.names(self.run_key, prefix) if n.endswith(".json")]
-        return sorted(found, key=lambda n: int(n[len(prefix) : -5]))
+        found: list[str] = []
+        while True:  # 1..k without a gap (the module docstring): k + 1 look-ups
+            name = self._chunk(index, f"{stem}-{len(found) + 1}.json")
+            if not self.store.has(self.run_key, name):
+                return found
+            found.append(name)
 
     def _create_numbered(self, index: int, stem: str, body: bytes) -> int:
         n = len(self._numbered(index, stem)) + 1

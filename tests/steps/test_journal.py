@@ -41,3 +41,25 @@ def test_intents_and_reported_fields_are_recorded(tmp_path):
     journal.write_before_image(0, [LeadRow.model_validate({"leadId": 1, "pendingAgentName": None})])
     journal.write_before_image(1, [LeadRow.model_validate({"leadId": 2, "leadState": "READY"})])
     assert journal.reported_fields() == {"lead_id", "pending_agent_name", "lead_state"}
+
+
+@pytest.mark.parametrize("store", ["directory", "sqlite"])
+def test_a_chunk_finds_its_own_numbered_records_among_many(tmp_path, store):
+    from tasks.models import ChunkOutcome, ChunkStatus
+
+    root = str(tmp_path / "j") if store == "directory" else f"sqlite:///{tmp_path}/j.db"
+    journal = RunJournal(root, "many")
+    for index in range(40):
+        for attempt in range(1 + index % 3):  # 1, 2 or 3 attempts per chunk
+            journal.mark_sent(index, f"k{index}", [index])
+            status = ChunkStatus.DONE if attempt == index % 3 else ChunkStatus.FAILED
+            journal.write_outcome(
+                ChunkOutcome(index=index, key=f"k{index}", status=status, planned=1, attempts=attempt)
+            )
+    for index in range(40):
+        latest = journal.latest_outcome(index)
+        assert latest is not None and latest.attempts == index % 3, index
+        assert latest.status == ChunkStatus.DONE
+        assert journal.sent_count(index) == 1 + index % 3
+    assert journal.latest_outcome(40) is None and journal.sent_count(40) == 0
+    assert journal.chunks_with_outcome() == 40
