@@ -80,10 +80,3 @@ def run_chunks(
             record(failed(index, exc))
     return [outcomes[i] for i in sorted(outcomes)]
 
-
-def _acted_on(journal: RunJournal) -> dict[int, str | None]:
-    """Lead id -> phone of every lead a chunk acted on (from the before-images)."""
-    present: dict[int, str | None] = {}
-    for _, frame in journal.before_images():
-        present.update(zip(frame["leadId"].astype(int), frame["leadPhone"], strict=True))
-    return present

@@ -275,7 +275,7 @@ def _act_and_prove(ctx: RunContext, plan: Plan, baseline: dict[str, int]) -> Run
             report.updated,
             baseline,
             ctx.journal.created_list_id(),
-            _acted_on(ctx.journal),
+            lambda: _acted_on(ctx.journal),
         )
     report.message = (
         f"{plan.action.action}: {report.updated:,} updated, {report.deleted:,} deleted of "

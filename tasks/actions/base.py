@@ -8,6 +8,7 @@ this package (the registry in `__init__`) and in the client's models.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -259,8 +260,10 @@ class ActionSpec:
         moved: int,
         baseline: dict[str, int],
         new_list_id: int | None,
-        acted_on: dict[int, str | None],
+        acted_on: Callable[[], dict[int, str | None]],
     ) -> list[Verification]:
+        """Checks of the whole run after its chunks. `acted_on()` reads every done chunk's
+        before-image (lead id -> phone): called only by a check that needs it."""
         return []
 
     # -- undo ------------------------------------------------------------------------------------

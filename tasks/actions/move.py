@@ -14,6 +14,7 @@ leadUpdateCount, whose meaning RingCX leaves open.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engage_voice import SyncEngageClient
@@ -257,7 +258,7 @@ class Move(ActionSpec):
         moved: int,
         baseline: dict[str, int],
         new_list_id: int | None,
-        acted_on: dict[int, str | None],
+        acted_on: Callable[[], dict[int, str | None]],
     ) -> list[Verification]:
         """Source, destination campaign and list counts against the counts taken before the
         first write, and, with IGNORE, every lead acted on accounted for."""
@@ -295,7 +296,7 @@ class Move(ActionSpec):
                 )
             )
         if self.ignores_duplicates:
-            checks.append(_duplicates_accounted(client, account, dest, moved, acted_on, copy))
+            checks.append(_duplicates_accounted(client, account, dest, moved, acted_on(), copy))
         return checks
 
     # -- undo ------------------------------------------------------------------------------------
