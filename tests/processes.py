@@ -33,6 +33,20 @@ def alive(pid: int, session: bool = False) -> bool:
     return True
 
 
+def spawn(cmd: list[str], log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """Start `cmd` in a session of its own (so `stop` takes what it starts too), its output
+    to `log`."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+        )
+
+
+def prefect_server(bin_dir: Path, port: int) -> list[str]:
+    """The command of a Prefect server (API and UI) on loopback."""
+    return [str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+
+
 def wait_ready(
     what: str, ready: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, timeout: float
 ) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from processes import api_request, free_port, healthy, stop, wait_ready
+from processes import api_request, free_port, healthy, prefect_server, spawn, stop, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -112,23 +112,12 @@ def cluster(
     }
     with ExitStack() as stack:
         server_log = root / "prefect-server.log"
-        with open(server_log, "wb") as out:
-            server = subprocess.Popen(
-                [
-                    str(BIN / "prefect"),
-                    "server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**prefect_env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_db},
-                cwd=root,
-                start_new_session=True,
-            )
+        server = spawn(
+            prefect_server(BIN, port),
+            server_log,
+            {**prefect_env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_db},
+            root,
+        )
         stack.callback(stop, server)
         wait_ready("the Prefect server", lambda: healthy(api_url), server, server_log, 180)
         prefect = str(BIN / "prefect")
@@ -138,15 +127,12 @@ def cluster(
         for i in range(workers):
             name = f"worker-{'ab'[i] if i < 2 else i}"
             log = root / f"{name}.log"
-            with open(log, "wb") as out:
-                proc = subprocess.Popen(
-                    [prefect, "worker", "start", "--pool", POOL, "--name", name, "--limit", "3"],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    cwd=root,
-                    start_new_session=True,
-                )
+            proc = spawn(
+                [prefect, "worker", "start", "--pool", POOL, "--name", name, "--limit", "3"],
+                log,
+                env,
+                root,
+            )
             stack.callback(stop, proc)
             running.workers[name] = Worker(name, proc, log)
             running.sessions.append(proc.pid)

@@ -5,7 +5,6 @@ act on. Every part is a real process or server on loopback."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from processes import api_request, free_port, healthy, stop, wait_ready
+from processes import api_request, free_port, healthy, prefect_server, spawn, stop, wait_ready
 
 from engage_sandbox import SandboxConfig, SandboxServer
 
@@ -91,34 +90,10 @@ def served(root: Path, leads: int = 4000) -> Iterator[Served]:
             "LEADS_JOURNAL_DIR": str(root / "journal"),
         }
         server_log, serve_log = root / "prefect-server.log", root / "serve.log"
-        with open(server_log, "wb") as out:
-            server = subprocess.Popen(
-                [
-                    str(BIN / "prefect"),
-                    "server",
-                    "start",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=prefect_env,
-                cwd=root,
-                start_new_session=True,
-            )
+        server = spawn(prefect_server(BIN, port), server_log, prefect_env, root)
         try:
             wait_ready("the Prefect server", lambda: healthy(api_url), server, server_log, 180)
-            with open(serve_log, "wb") as out:
-                serve = subprocess.Popen(
-                    [sys.executable, "-m", "deployments.serve"],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    cwd=REPO,
-                    start_new_session=True,
-                )
+            serve = spawn([sys.executable, "-m", "deployments.serve"], serve_log, env, REPO)
             try:
                 wait_ready(
                     "deployments.serve",
