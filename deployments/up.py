@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -120,21 +121,30 @@ def up() -> None:
     print(f"up: Prefect UI {ui}/deployments; runs use the environment in {STATE / 'env.json'}")
 
 
-def stop_session(pid: int, grace_seconds: float = 20.0) -> None:
+def stop_session(
+    pid: int, grace_seconds: float = 20.0, exited: Callable[[], bool] | None = None
+) -> None:
     """Stop the session `pid` leads (it was started with start_new_session): SIGTERM, then
     SIGKILL for what is left after the grace period, so flow-run processes and a server's
-    workers stop with their parent."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)
-            time.sleep(0.2)
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    workers stop with their parent. `exited` tells when the leader has gone; by default it
+    is gone when no process has its id (a caller that started it must reap it instead:
+    until then a child that exited still has one)."""
+    gone = exited or (lambda: not _exists(pid))
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)  # stragglers of the session whose leader has gone
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while not gone() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # what is left, and stragglers of a gone leader
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def down() -> None:

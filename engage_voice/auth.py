@@ -162,14 +162,9 @@ class OAuthTokenHolder:
             "refresh_failures": 0,
             "adopted": 0,
         }
-        secrets = "\x00".join(
-            s.get_secret_value() if s is not None else ""
-            for s in (settings.client_secret, settings.jwt, settings.password)
-        )
-        identity = "\x00".join(
-            str(part)
-            for part in (settings.host, settings.platform_host, settings.client_id, settings.username)
-        )
+        secrets = _secrets(settings)
+        parts = (settings.host, settings.platform_host, settings.client_id, settings.username)
+        identity = "\x00".join(str(part) for part in parts)
         self._share_name = hashlib.sha256(f"name\x00{identity}\x00{secrets}".encode()).hexdigest()
         self._seal = hashlib.sha256(f"seal\x00{identity}\x00{secrets}".encode()).digest()
         self._rejected: set[str] = set()
@@ -179,10 +174,13 @@ class OAuthTokenHolder:
         return f"OAuthTokenHolder(host={self._settings.host!r}, token={state})"
 
     def _valid(self, now: float) -> bool:
+        expires, lifetime = self._access_expires, self._access_lifetime
+        return self._access is not None and self._good(expires, lifetime, now)
+
+    def _good(self, expires: float, lifetime: float, now: float) -> bool:
         # Renew ahead of expiry, but never so early that a short-lived token (seconds, in
         # tests) is renewed on every call.
-        margin = min(self._settings.token_refresh_margin, self._access_lifetime / 4)
-        return self._access is not None and now < self._access_expires - margin
+        return now < expires - min(self._settings.token_refresh_margin, lifetime / 4)
 
     async def headers(self, transport: Transport) -> dict[str, str]:
         token = await self.token(transport)
@@ -266,15 +264,12 @@ class OAuthTokenHolder:
         with self._lock:
             if found.refresh_token is not None:
                 self._refresh = found.refresh_token
-            access = found.access_token.get_secret_value()
-            if _digest(access) in self._rejected:
+            if _digest(found.access_token.get_secret_value()) in self._rejected:
                 return False
-            previous = (self._access, self._access_expires, self._access_lifetime)
+            if not self._good(found.expires_at, found.lifetime, time.time()):
+                return False
             self._access, self._access_expires = found.access_token, found.expires_at
             self._access_lifetime = found.lifetime
-            if not self._valid(time.time()):
-                self._access, self._access_expires, self._access_lifetime = previous
-                return False
             self.main_account_id = found.main_account_id or self.main_account_id
             self.agent_details = list(found.agent_details) or self.agent_details
             self.counts["adopted"] += 1
@@ -411,6 +406,14 @@ class OAuthTokenHolder:
         self._rc_expires = issued + float(body.expires_in or 3600)
 
 
+def _secrets(settings: EngageSettings) -> str:
+    """The credentials' secrets as one string: only ever hashed, never kept or shown."""
+    return "\x00".join(
+        s.get_secret_value() if s is not None else ""
+        for s in (settings.client_secret, settings.jwt, settings.password)
+    )
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -432,12 +435,7 @@ def auth_for(settings: EngageSettings) -> ApiTokenAuth | OAuthTokenHolder:
         )
     # Every credential is part of the identity: a changed secret must never reuse a token
     # obtained with the old one. Only a hash is kept.
-    fingerprint = hashlib.sha256(
-        "\x00".join(
-            s.get_secret_value() if s is not None else ""
-            for s in (settings.client_secret, settings.jwt, settings.password)
-        ).encode()
-    ).hexdigest()
+    fingerprint = hashlib.sha256(_secrets(settings).encode()).hexdigest()
     key = (
         settings.host,
         settings.platform_host,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from deployments.up import stop_session
 
 
 def free_port() -> int:
@@ -61,17 +62,10 @@ def wait_ready(
 
 def stop(proc: subprocess.Popen[bytes], grace_seconds: float = 20) -> None:
     """Stop the process and what it started (its session: flow-run processes, the server's
-    workers), so nothing outlives the tests."""
-    for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 10)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
+    workers), so nothing outlives the tests; `make down`'s way, reaping our own child."""
+    stop_session(proc.pid, grace_seconds, exited=lambda: proc.poll() is not None)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
 
 
 def api_request(method: str, url: str, **kw: Any) -> Any:
