@@ -1,5 +1,10 @@
 """Acting on one chunk: before-image, intent marker, the write, ambiguity resolution, proof.
 
+A chunk's before-image is the state of its leads that still match the filter, read
+before its first send. For actions whose spec allows it, the rows the selection read serve
+when a count proves every lead of the chunk still matches (no search spent); otherwise,
+and for every other action, the chunk's leads are searched again.
+
 Invariant: a lead is never acted on twice. Before any (re)send the journal is consulted;
 when an earlier attempt may have written (an intent marker without a finished outcome, or
 an `AmbiguousWriteError` just now), the chunk's leads are re-read and only those not yet in
@@ -45,8 +50,17 @@ def _before_image(
     if journal.has_before_image(index):
         # Written by an earlier attempt before it wrote anything: the true prior state.
         return snapshots_from_frame(journal.read_before_image(index))
+    criteria, account = plan.chunk_criteria(index), plan.source.account_id
+    if spec_for(plan.action).before_from_selection:
+        selected = journal.selected_rows(plan, index)
+        # A count (its own, larger budget) instead of a search: when every lead of the chunk
+        # still matches the filter, the rows the selection read are its before-image.
+        if selected is not None and client.count_leads(criteria, account) == len(selected[0]):
+            frame, fields = selected
+            journal.write_before_frame(index, frame, fields)
+            return snapshots_from_frame(frame)
     rows = []
-    for page in client.search_leads(plan.chunk_criteria(index), plan.source.account_id):
+    for page in client.search_leads(criteria, account):
         rows.extend(page)
     journal.write_before_image(index, rows)
     return {row.lead_id: snapshot(row) for row in rows}

@@ -5,6 +5,7 @@ Records of one run (names in its store, `tasks.store`):
     plan.json                     the plan, fixed before the first write
     baseline.json                 counts before the first write
     targets.parquet               the leads selected at plan time
+    targets.fields.json           the fields the selection's rows carried
     destination.json              the list a move into a new list created
     chunks/00001.before.parquet   before-image, written before the write
     chunks/00001.sent-1.json      intent marker, written before each send
@@ -29,6 +30,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +39,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engage_voice.models import LeadRow
@@ -55,6 +58,7 @@ PLAN, BASELINE, TARGETS, DESTINATION, REPORT = (
     "report.json",
 )
 ROW_FIELDS = "fields.json"  # per chunk: the fields the service's rows carried (contract 8)
+TARGET_FIELDS = "targets.fields.json"
 
 
 class RunKeyConflictError(RunRefused, ValueError):
@@ -74,6 +78,21 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
+
+
+def _noting_fields(pages: Iterable[Sequence[LeadRow]], fields: set[str]) -> Iterator[Sequence[LeadRow]]:
+    for page in pages:
+        for row in page:
+            fields.update(row.model_fields_set)
+        yield page
+
+
+# The selection of the runs this process is acting on, read once per run (chunk tasks
+# slice it): keyed by store, run key and the plan's time, since the selection is fixed once
+# the plan exists and a plan is written once.
+_SELECTIONS: dict[tuple[str, str, str], pa.Table] = {}
+_SELECTIONS_LOCK = threading.Lock()
+_SELECTIONS_KEPT = 2
 
 
 def _ids_frame(lead_ids: Sequence[int]) -> pd.DataFrame:
@@ -176,15 +195,17 @@ class RunJournal:
         row conditions and then by a caller's predicate. Replaced by each attempt until the
         plan exists."""
         # A private scratch directory (0700, file 0600): the rows are personal data.
+        fields: set[str] = set()
         with tempfile.TemporaryDirectory(prefix="leads-selection-") as scratch:
             path = Path(scratch) / TARGETS
-            stream_to_parquet(pages, path, conditions)
+            stream_to_parquet(_noting_fields(pages, fields), path, conditions)
             if predicate is not None:
                 frame = pd.read_parquet(path)
                 frame[predicate(frame).astype(bool)].to_parquet(path, index=False)
+            self.write_summary(TARGET_FIELDS, json.dumps(sorted(fields)).encode())
             self.store.replace(self.run_key, TARGETS, path.read_bytes())
 
-    def _selection(self, columns: list[str]) -> pa.Table:
+    def _selection(self, columns: list[str] | None = None) -> pa.Table:
         data = self._read(TARGETS)
         if data is None:
             raise FileNotFoundError(f"{self.location}: no selection")
@@ -210,14 +231,42 @@ class RunJournal:
 
     def write_before_image(self, index: int, rows: Sequence[LeadRow]) -> bool:
         """Persist the chunk's prior state; keeps an earlier image (False) if there is one."""
+        # A null in a before-image must be told from a field the service did not send (a
+        # service may leave out null fields): the fields its rows carried, per chunk.
+        fields = set().union(*(row.model_fields_set for row in rows))
+        return self.write_before_frame(index, rows_to_frame(rows), fields)
+
+    def write_before_frame(self, index: int, frame: pd.DataFrame, fields: set[str]) -> bool:
+        """As write_before_image, from a frame of rows and the fields they carried."""
         name = self._chunk(index, "before.parquet")
         if self.store.has(self.run_key, name):
             return False
-        # A null in a before-image must be told from a field the service did not send (a
-        # service may leave out null fields): the fields its rows carried, per chunk.
-        fields = sorted(set().union(*(row.model_fields_set for row in rows)))
-        self._create(self._chunk(index, ROW_FIELDS), json.dumps(fields).encode())
-        return self._create(name, _parquet_bytes(rows_to_frame(rows)))
+        self._create(self._chunk(index, ROW_FIELDS), json.dumps(sorted(fields)).encode())
+        return self._create(name, _parquet_bytes(frame))
+
+    def selected_rows(self, plan: Plan, index: int) -> tuple[pd.DataFrame, set[str]] | None:
+        """Chunk `index`'s rows as the selection read them, and the fields those rows
+        carried; None when the selection does not hold each of its leads once."""
+        fields = self._read(TARGET_FIELDS)
+        if fields is None:
+            return None  # a journal from before the selection's fields were recorded
+        ids = plan.chunks[index].lead_ids
+        table = self._selection_table(plan)
+        wanted = table.filter(pc.is_in(table.column("leadId"), value_set=pa.array(ids, pa.int64())))
+        if wanted.num_rows != len(ids):
+            return None
+        return wanted.to_pandas(), set(json.loads(fields))
+
+    def _selection_table(self, plan: Plan) -> pa.Table:
+        key = (self.store.location, self.run_key, plan.created_at.isoformat())
+        with _SELECTIONS_LOCK:
+            table = _SELECTIONS.get(key)
+            if table is None:
+                table = self._selection()
+                while len(_SELECTIONS) >= _SELECTIONS_KEPT:
+                    del _SELECTIONS[next(iter(_SELECTIONS))]
+                _SELECTIONS[key] = table
+            return table
 
     def reported_fields(self) -> set[str] | None:
         """The LeadRow fields the service's rows carried in any before-image (None: not

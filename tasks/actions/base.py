@@ -99,6 +99,13 @@ class ActionSpec:
         """The cheap proof: (its name, a count of the chunk's leads in the promised state)."""
         return None
 
+    @property
+    def before_from_selection(self) -> bool:
+        """True when a chunk's before-image may be the selection's rows (once a count
+        proves every one of its leads still matches the filter) instead of a fresh search:
+        for actions a resend cannot apply twice and whose undo reads only what the
+        filter and the promised state pin down."""
+        return False
 
     # -- run shape -------------------------------------------------------------------------
 

@@ -19,6 +19,10 @@ class StateChange(ActionSpec):
     state: ClassVar[str]
     proof_name: ClassVar[str | None] = None  # default: the state
 
+    @property
+    def before_from_selection(self) -> bool:
+        return True
+
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         state = self.state
         return lambda before, after: after is not None and after["leadState"] == state

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 class Suppression(ActionSpec):
     suppressed: ClassVar[bool]
 
+    @property
+    def before_from_selection(self) -> bool:
+        return True
+
     def expectation(self, target: Target | None, *, resend: bool = False) -> Expectation | None:
         flag = self.suppressed
         return lambda b, a: a is not None and a["suppressed"] is flag

@@ -576,3 +576,57 @@ def test_chunks_are_numbered_from_one_in_task_names_logs_and_artifacts(engage_en
     assert {f"chunk {i}" for i in range(1, chunks + 1)} <= names and "chunk 0" not in names
     shown = {row["chunk"] for row in verification_rows(report) if row["chunk"] != "run"}
     assert shown == set(range(1, chunks + 1))
+
+
+def test_a_state_change_spends_no_search_on_before_images_unless_a_lead_left(engage_env):
+    """The selection's rows are each chunk's before-image once a count proves every lead of
+    the chunk still matches; a chunk with a lead that left the filter since is read again,
+    and that lead is neither acted on nor in the before-image."""
+    from tasks.journal import RunJournal
+    from tasks.runtime import journal_root
+
+    store = engage_env.server.store
+    account_id, campaign_id = _campaign(store)
+    wire = SearchCriteria(campaign_id=campaign_id, lead_states=["READY"]).to_wire()
+    ready = sorted(lead["leadId"] for lead in _leads(store, account_id, wire))
+    assert len(ready) >= 200
+
+    def searches() -> int:
+        return engage_env.stats()["requests_by_class"]["lead_search"]
+
+    selection = _selection(lead_states=["READY"])
+    options = RunOptions(chunk_size=50)
+    first = searches()
+    lead_action(action=PauseLeads(), selection=selection, options=options, dry_run=True)
+    selecting = searches() - first
+
+    left: list[int] = []
+
+    def meanwhile(frame):
+        # Called once the selection's pages are read: three leads of the second chunk leave
+        # the filter before any chunk acts.
+        left.extend(int(i) for i in frame["leadId"].iloc[50:53])
+        store.apply_action(
+            account_id, "CANCEL_LEADS", {"leadIds": left, "campaignIds": [campaign_id]}, None
+        )
+        return frame["leadId"] > 0
+
+    before = searches()
+    report = lead_action(
+        action=PauseLeads(),
+        selection=selection,
+        predicate=meanwhile,
+        options=RunOptions(chunk_size=50, run_key="from-selection"),
+    )
+    assert report.ok, report.discrepancies
+    assert report.chunks == -(-len(ready) // 50) >= 4
+    # The selection's pages, and one search for the one chunk whose leads changed.
+    assert searches() - before == selecting + 1
+    assert [o.present for o in report.outcomes[:3]] == [50, 47, 50]
+    for lead_id in ready:
+        expected = "CANCELLED" if lead_id in left else "PAUSED"
+        assert store.get_lead(lead_id)["leadState"] == expected
+    journal = RunJournal(journal_root(), "from-selection")
+    image = journal.read_before_image(1)
+    assert set(left).isdisjoint(image["leadId"]) and len(image) == 47
+    assert set(journal.read_before_image(0)["leadState"]) == {"READY"}

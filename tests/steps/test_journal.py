@@ -63,3 +63,60 @@ def test_a_chunk_finds_its_own_numbered_records_among_many(tmp_path, store):
         assert journal.sent_count(index) == 1 + index % 3
     assert journal.latest_outcome(40) is None and journal.sent_count(40) == 0
     assert journal.chunks_with_outcome() == 40
+
+
+def _selected(journal, pages, chunk_size):
+    from engage_voice.models import PauseLeads, SearchCriteria
+    from tasks.models import ResolvedCampaign
+    from tasks.planning import build_plan
+
+    journal.write_selection(pages)
+    return build_plan(
+        run_key=journal.run_key,
+        flow="lead_action",
+        action=PauseLeads(),
+        source=ResolvedCampaign(
+            account_id="1", dial_group_id=1, dial_group_name="g", campaign_id=9, campaign_name="c"
+        ),
+        criteria=SearchCriteria(campaign_id=9),
+        lead_ids=journal.selected_ids(),
+        chunk_size=chunk_size,
+        campaign_total=100,
+    )
+
+
+def test_a_chunk_slices_its_rows_from_the_selection_with_the_fields_they_carried(tmp_path):
+    from engage_voice.models import LeadRow
+
+    journal = RunJournal(tmp_path, "run-1")
+    pages = [
+        [LeadRow.model_validate({"leadId": i, "leadState": "READY"}) for i in range(1, 6)],
+        [LeadRow.model_validate({"leadId": i, "suppressed": False}) for i in range(6, 9)],
+    ]
+    plan = _selected(journal, pages, chunk_size=3)
+    frame, fields = journal.selected_rows(plan, 1)
+    assert list(frame["leadId"]) == [4, 5, 6]
+    assert list(frame["leadState"].astype(object).where(frame["leadState"].notna(), None)) == [
+        "READY",
+        "READY",
+        None,
+    ]
+    assert fields == {"lead_id", "lead_state", "suppressed"}
+    assert journal.write_before_frame(1, frame, fields)
+    assert journal.read_before_image(1)["leadId"].tolist() == [4, 5, 6]
+    assert journal.reported_fields() == fields
+
+
+def test_a_selection_holding_a_lead_twice_or_without_its_fields_is_not_sliced(tmp_path):
+    from engage_voice.models import LeadRow
+
+    twice = RunJournal(tmp_path, "twice")
+    rows = [LeadRow.model_validate({"leadId": i}) for i in (1, 2, 2, 3)]
+    plan = _selected(twice, [rows], chunk_size=2)
+    assert plan.chunks[0].lead_ids == [1, 2]
+    assert twice.selected_rows(plan, 0) is None  # lead 2 twice: which row is its state?
+    assert twice.selected_rows(plan, 1) is not None
+    older = RunJournal(tmp_path, "older")
+    plan = _selected(older, [rows[:2]], chunk_size=2)
+    (tmp_path / "older" / "targets.fields.json").unlink()  # a journal from before
+    assert older.selected_rows(plan, 0) is None
