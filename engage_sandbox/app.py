@@ -39,7 +39,7 @@ from .errors import (
     status_code_name,
 )
 from .faults import ASGIApp, FaultInjector, FaultMiddleware, Receive, Scope, Send
-from .limits import RateLimiter, classify
+from .limits import InFlight, RateLimiter, classify
 from .paging import discovery_page, lead_search_window
 from .store import SandboxStore
 from .web import (
@@ -405,7 +405,8 @@ class SandboxApp(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         state: SandboxState = self.state.sandbox
         inner = super().build_middleware_stack()
-        return EncodedQueryPath(FaultMiddleware(inner, state.faults, state.config), state.config)
+        faulty = FaultMiddleware(inner, state.faults, state.config)
+        return EncodedQueryPath(InFlight(faulty, state.limiter), state.config)
 
 
 def create_app(config: SandboxConfig, store: SandboxStore) -> FastAPI:

@@ -17,6 +17,8 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
 
 from .config import OP_CLASSES, SandboxConfig
 
@@ -63,6 +65,10 @@ class RateLimiter:
         #: The most requests ever inside each window, per (key, class, limit, seconds): the
         #: proof that clients sharing a budget stayed inside it, not only that none got a 429.
         self.peaks: dict[tuple[str, str, int, float], int] = {}
+        #: Requests of each class being served right now, and the most ever at once: what
+        #: a client's concurrency looked like from here (limited or not).
+        self.in_flight: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
+        self.in_flight_peaks: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
 
     def acquire(self, op_class: str, key: str) -> float | None:
         """Record one request and return None, or return seconds until it would be allowed."""
@@ -96,9 +102,19 @@ class RateLimiter:
             self.accepted[op_class] = self.accepted.get(op_class, 0) + 1
             return None
 
+    def entered(self, op_class: str) -> None:
+        with self._lock:
+            now = self.in_flight[op_class] = self.in_flight.get(op_class, 0) + 1
+            self.in_flight_peaks[op_class] = max(self.in_flight_peaks.get(op_class, 0), now)
+
+    def left(self, op_class: str) -> None:
+        with self._lock:
+            self.in_flight[op_class] -= 1
+
     def reset(self) -> None:
         with self._lock:
             self._log.clear()
+            self.in_flight_peaks = dict(self.in_flight)
             self.accepted = dict.fromkeys(OP_CLASSES, 0)
             self.rejected = dict.fromkeys(OP_CLASSES, 0)
             self.peaks.clear()
@@ -109,8 +125,31 @@ class RateLimiter:
                 "requests_by_class": dict(self.accepted),
                 "rate_limited_by_class": dict(self.rejected),
                 "rate_limited_429s": sum(self.rejected.values()),
+                "in_flight_peaks": dict(self.in_flight_peaks),
                 "window_peaks": [
                     {"key": key, "class": op, "limit": limit, "seconds": seconds, "peak": peak}
                     for (key, op, limit, seconds), peak in sorted(self.peaks.items())
                 ],
             }
+
+
+class InFlight:
+    """ASGI middleware telling the limiter when each classified request starts and ends."""
+
+    def __init__(self, app: Any, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        classified = None
+        if scope["type"] == "http":
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            classified = classify(scope["method"], scope.get("path", ""), query)
+        if classified is None:
+            await self.app(scope, receive, send)
+            return
+        self.limiter.entered(classified[0])
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.limiter.left(classified[0])

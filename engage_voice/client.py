@@ -548,6 +548,39 @@ class EngageClient:
         return {}
 
 
+class _Ahead:
+    """Pages of one search requested ahead, up to `page_prefetch` in flight and never past
+    `last` (the count's pages): the caller still takes them one by one, in order, and a
+    page past `last` (rows added meanwhile) is read when asked for. The transport paces
+    each request as it would a sequential one."""
+
+    def __init__(
+        self,
+        read: Callable[[int, int], Awaitable[list[LeadRow]]],
+        rows: int,
+        last: int,
+        prefetch: int,
+    ) -> None:
+        self.read, self.rows, self.last, self.prefetch = read, rows, last, prefetch
+        self.tasks: dict[int, asyncio.Future[list[LeadRow]]] = {}
+
+    async def page(self, number: int) -> list[LeadRow]:
+        for ahead in range(number, min(number + self.prefetch, self.last + 1)):
+            if ahead not in self.tasks:
+                task = asyncio.ensure_future(self.read(ahead, self.rows))
+                # Read ahead and never asked for (the search ended early): not an error.
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())
+                self.tasks[ahead] = task
+        if number in self.tasks:
+            return await self.tasks.pop(number)
+        return await self.read(number, self.rows)
+
+    def cancel(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        self.tasks.clear()
+
+
 class LeadSearch:
     """An async iterator of the pages (lists of `LeadRow`) of one lead search: the count
     first, then pages from the page base until the tally holds that many distinct leads.
@@ -599,16 +632,32 @@ class LeadSearch:
         tally = self.tally = PageTally(
             page_base=base or 0, page_size=self.page_size, expected=self.expected
         )
-        while base is not None and tally.wanted():
-            rows = await self._page(tally.page, self.page_size)
-            before = tally.received
-            more = tally.tell([row.lead_id for row in rows])
-            if tally.received > before:
-                yield rows
-            del rows  # not kept alive while the caller builds the next page's frame
-            if not more:
-                break
+        ahead = _Ahead(
+            self._page,
+            self.page_size,
+            self._counted_pages(tally),
+            self.client.settings.page_prefetch,
+        )
+        try:
+            while base is not None and tally.wanted():
+                rows = await ahead.page(tally.page)
+                before = tally.received
+                more = tally.tell([row.lead_id for row in rows])
+                if tally.received > before:
+                    yield rows
+                del rows  # not kept alive while the caller builds the next page's frame
+                if not more:
+                    break
+        finally:
+            ahead.cancel()
         tally.check_complete()
+
+    def _counted_pages(self, tally: PageTally) -> int:
+        """The last page number worth reading ahead: the count's pages (none without it)."""
+        if tally.expected is None:
+            return tally.page_base - 1
+        pages = -(-tally.expected // self.page_size)
+        return tally.page_base + pages - 1
 
     async def collect(self) -> list[LeadRow]:
         rows: list[LeadRow] = []

@@ -99,6 +99,13 @@ class EngageSettings(BaseSettings):
         "one-row searches, once per host and process.",
     )
     page_size: int = Field(1000, ge=1, le=10_000)
+    page_prefetch: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Pages of one counted lead search in flight at once (paced within the "
+        "search budget like any other search); 1 reads them one at a time.",
+    )
 
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(60.0, gt=0)

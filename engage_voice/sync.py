@@ -36,6 +36,12 @@ async def _next(pages: AsyncIterator[list[LeadRow]]) -> list[LeadRow]:
     return await pages.__anext__()
 
 
+async def _close(pages: AsyncIterator[list[LeadRow]]) -> None:
+    aclose = getattr(pages, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 class SyncEngageClient:
     def __init__(self, settings: EngageSettings | None = None) -> None:
         self._loop = asyncio.new_event_loop()
@@ -85,11 +91,16 @@ class SyncEngageClient:
     ) -> Iterator[list[LeadRow]]:
         search = self._client.search_leads(criteria, account_id, **kw)
         pages = search.__aiter__()
-        while True:
-            try:
-                yield self._run(_next(pages))
-            except StopAsyncIteration:
-                return
+        try:
+            while True:
+                try:
+                    yield self._run(_next(pages))
+                except StopAsyncIteration:
+                    return
+        finally:
+            # Left early (closed, or an error in the caller): the pages read ahead go too.
+            if not self._loop.is_closed():
+                self._run(_close(pages))
 
     # One typed method per endpoint of `EngageClient`: every call from the tasks is checked.
 

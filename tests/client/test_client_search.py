@@ -131,3 +131,39 @@ async def test_discovery_reads_every_page(make_settings, admin, store, dialect):
         assert len(await client.campaigns(groups[-1], "99990002")) == 7
         ref = await client.find_campaign("Late campaign 6", account="99990002")
         assert ref.dial_group_id == groups[-1]
+
+
+@pytest.mark.parametrize("prefetch", [1, 4])
+async def test_pages_of_a_counted_search_are_read_ahead_and_yielded_in_order(
+    make_settings, admin, prefetch
+):
+    """Up to `page_prefetch` pages in flight at once, as the sandbox saw them, and the same
+    pages in the same order as when they are read one by one."""
+    async with EngageClient(make_settings(page_size=100, page_prefetch=1)) as client:
+        ref, criteria = await _campaign(client)
+        one_by_one = [
+            [r.lead_id for r in page]
+            async for page in client.search_leads(criteria, ref.account_id)
+        ]
+    assert len(one_by_one) >= 6
+    admin.faults(latency_ms=150, path_contains="leadSearch")
+    admin.http.post("/sandbox/limits/reset").raise_for_status()
+    async with EngageClient(make_settings(page_size=100, page_prefetch=prefetch)) as client:
+        search = client.search_leads(criteria, ref.account_id)
+        pages = [[r.lead_id for r in page] async for page in search]
+    assert pages == one_by_one
+    assert admin.stats()["in_flight_peaks"]["lead_search"] == prefetch
+
+
+def test_a_search_left_after_its_first_page_cancels_what_it_read_ahead(make_settings, admin):
+    admin.faults(latency_ms=100, path_contains="leadSearch")
+    with SyncEngageClient(make_settings(page_size=100, page_prefetch=4)) as client:
+        ref = client.find_campaign("My Predictive Campaign")
+        criteria = SearchCriteria(campaign_id=ref.campaign_id)
+        pages = client.search_leads(criteria, ref.account_id)
+        first = next(pages)
+        pages.close()
+        assert len(first) == 100
+        # The client goes on as before: a whole search still adds up.
+        total = client.count_leads(criteria, ref.account_id)
+        assert sum(len(page) for page in client.search_leads(criteria, ref.account_id)) == total
