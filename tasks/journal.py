@@ -39,7 +39,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engage_voice.models import LeadRow
@@ -87,10 +86,10 @@ def _noting_fields(pages: Iterable[Sequence[LeadRow]], fields: set[str]) -> Iter
         yield page
 
 
-# The selection of the runs this process is acting on, read once per run (chunk tasks
-# slice it): keyed by store, run key and the plan's time, since the selection is fixed once
+# The selection (its Parquet bytes) of the runs this process is acting on, read once per
+# run (chunk tasks read their row groups from it): keyed by store, run key and the plan's time, since the selection is fixed once
 # the plan exists and a plan is written once.
-_SELECTIONS: dict[tuple[str, str, str], pa.Table] = {}
+_SELECTIONS: dict[tuple[str, str, str], bytes] = {}
 _SELECTIONS_LOCK = threading.Lock()
 _SELECTIONS_KEPT = 2
 
@@ -246,27 +245,45 @@ class RunJournal:
 
     def selected_rows(self, plan: Plan, index: int) -> tuple[pd.DataFrame, set[str]] | None:
         """Chunk `index`'s rows as the selection read them, and the fields those rows
-        carried; None when the selection does not hold each of its leads once."""
+        carried; None when the selection's rows at the chunk's place are not exactly its
+        leads (a selection holding a lead twice, or a journal from before the fields were
+        recorded)."""
         fields = self._read(TARGET_FIELDS)
         if fields is None:
-            return None  # a journal from before the selection's fields were recorded
-        ids = plan.chunks[index].lead_ids
-        table = self._selection_table(plan)
-        wanted = table.filter(pc.is_in(table.column("leadId"), value_set=pa.array(ids, pa.int64())))
-        if wanted.num_rows != len(ids):
             return None
-        return wanted.to_pandas(), set(json.loads(fields))
+        # The plan's chunks are the selection's rows in order, cut every chunk_size rows:
+        # only the row groups holding the chunk's rows are read.
+        ids = plan.chunks[index].lead_ids
+        start = sum(len(chunk.lead_ids) for chunk in plan.chunks[:index])
+        selection = pq.ParquetFile(pa.BufferReader(self._selection_bytes(plan)))
+        if selection.metadata.num_rows != plan.total_leads:
+            return None  # a lead in it twice (or without an id): its place is not its chunk's
+        groups: list[int] = []
+        offset = first = 0
+        for group in range(selection.metadata.num_row_groups):
+            rows = selection.metadata.row_group(group).num_rows
+            if offset + rows > start and offset < start + len(ids):
+                if not groups:
+                    first = offset
+                groups.append(group)
+            offset += rows
+        table = selection.read_row_groups(groups).slice(start - first, len(ids))
+        if table.column("leadId").to_pylist() != ids:
+            return None
+        return table.to_pandas(), set(json.loads(fields))
 
-    def _selection_table(self, plan: Plan) -> pa.Table:
+    def _selection_bytes(self, plan: Plan) -> bytes:
         key = (self.store.location, self.run_key, plan.created_at.isoformat())
         with _SELECTIONS_LOCK:
-            table = _SELECTIONS.get(key)
-            if table is None:
-                table = self._selection()
+            data = _SELECTIONS.get(key)
+            if data is None:
+                data = self._read(TARGETS)
+                if data is None:
+                    raise FileNotFoundError(f"{self.location}: no selection")
                 while len(_SELECTIONS) >= _SELECTIONS_KEPT:
                     del _SELECTIONS[next(iter(_SELECTIONS))]
-                _SELECTIONS[key] = table
-            return table
+                _SELECTIONS[key] = data
+            return data
 
     def reported_fields(self) -> set[str] | None:
         """The LeadRow fields the service's rows carried in any before-image (None: not
