@@ -14,6 +14,7 @@ section 4), so nothing here assumes one:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 
 from .errors import PagingMismatchError
@@ -64,12 +65,32 @@ class PageTally:
         self.what = what
         self.page = page_base
         self.pages = 0
-        self._seen: set[int] = set()
+        # Every key received, 8 bytes each; while pages come in ascending key order (as
+        # services commonly sort) a repeat is impossible and the running maximum proves it.
+        # Only a page out of order builds the set (about 60 bytes a key) to look repeats up.
+        self._keys = array("q")
+        self._max: int | None = None
+        self._seen: set[int] | None = None
         self._first_length: int | None = None
 
     @property
     def received(self) -> int:
-        return len(self._seen)
+        return len(self._keys)
+
+    def _fresh(self, keys: Sequence[int]) -> set[int]:
+        """The keys of a page not received before."""
+        ascending = all(a < b for a, b in zip(keys, keys[1:], strict=False))
+        if self._seen is None and ascending and (self._max is None or keys[0] > self._max):
+            return set(keys)
+        if self._seen is None:
+            self._seen = set(self._keys)
+        return set(keys) - self._seen
+
+    def _record(self, fresh: set[int]) -> None:
+        self._keys.extend(sorted(fresh))
+        self._max = max(fresh) if self._max is None else max(self._max, max(fresh))
+        if self._seen is not None:
+            self._seen.update(fresh)
 
     def mismatch(self, what: str) -> PagingMismatchError:
         expected = self.expected if self.expected is not None else -1
@@ -94,7 +115,7 @@ class PageTally:
         self.pages += 1
         if not keys:
             return False
-        fresh = set(keys) - self._seen
+        fresh = self._fresh(keys)
         if self.expected is None and not fresh:
             return False  # the service ignores `page` and sent the first page again
         if len(fresh) < len(keys):
@@ -102,7 +123,7 @@ class PageTally:
                 f"page {self.page} repeated {len(keys) - len(fresh)} rows (of earlier pages or "
                 "of itself)"
             )
-        self._seen.update(fresh)
+        self._record(fresh)
         if self._first_length is None:
             self._first_length = len(keys)
         self.page += 1

@@ -86,10 +86,10 @@ def _noting_fields(pages: Iterable[Sequence[LeadRow]], fields: set[str]) -> Iter
         yield page
 
 
-# The selection (its Parquet bytes) of the runs this process is acting on, read once per
+# The selection (its Parquet bytes and footer) of the runs this process is acting on, read once per
 # run (chunk tasks read their row groups from it): keyed by store, run key and the plan's time, since the selection is fixed once
 # the plan exists and a plan is written once.
-_SELECTIONS: dict[tuple[str, str, str], bytes] = {}
+_SELECTIONS: dict[tuple[str, str, str], tuple[bytes, pq.FileMetaData]] = {}
 _SELECTIONS_LOCK = threading.Lock()
 _SELECTIONS_KEPT = 2
 
@@ -255,7 +255,8 @@ class RunJournal:
         # only the row groups holding the chunk's rows are read.
         ids = plan.chunks[index].lead_ids
         start = sum(len(chunk.lead_ids) for chunk in plan.chunks[:index])
-        selection = pq.ParquetFile(pa.BufferReader(self._selection_bytes(plan)))
+        data, metadata = self._selection_file(plan)
+        selection = pq.ParquetFile(pa.BufferReader(data), metadata=metadata)
         if selection.metadata.num_rows != plan.total_leads:
             return None  # a lead in it twice (or without an id): its place is not its chunk's
         groups: list[int] = []
@@ -272,18 +273,18 @@ class RunJournal:
             return None
         return table.to_pandas(), set(json.loads(fields))
 
-    def _selection_bytes(self, plan: Plan) -> bytes:
+    def _selection_file(self, plan: Plan) -> tuple[bytes, pq.FileMetaData]:
         key = (self.store.location, self.run_key, plan.created_at.isoformat())
         with _SELECTIONS_LOCK:
-            data = _SELECTIONS.get(key)
-            if data is None:
+            kept = _SELECTIONS.get(key)
+            if kept is None:
                 data = self._read(TARGETS)
                 if data is None:
                     raise FileNotFoundError(f"{self.location}: no selection")
                 while len(_SELECTIONS) >= _SELECTIONS_KEPT:
                     del _SELECTIONS[next(iter(_SELECTIONS))]
-                _SELECTIONS[key] = data
-            return data
+                kept = _SELECTIONS[key] = (data, pq.read_metadata(pa.BufferReader(data)))
+            return kept
 
     def reported_fields(self) -> set[str] | None:
         """The LeadRow fields the service's rows carried in any before-image (None: not

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engage_voice import PagingMismatchError
-from engage_voice.paging import decide_page_base
+from engage_voice.paging import PageTally, decide_page_base
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,35 @@ def test_a_listing_stops_at_an_empty_a_short_or_a_repeated_page():
 
     with pytest.raises(PagingMismatchError, match="repeated"):
         PageTally(page_base=0, page_size=3).tell([1, 2, 2])
+
+
+def test_pages_in_ascending_order_are_checked_without_a_set_of_every_key():
+    tally = PageTally(page_base=0, page_size=3, expected=9)
+    assert tally.tell([1, 2, 3]) and tally.tell([5, 8, 9])
+    assert tally._seen is None and tally.received == 6
+    assert not tally.tell([10, 11, 12])
+    tally.check_complete()
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [[1, 2, 3], [7, 2, 9]],  # out of order, repeating a key of page 1
+        [[9, 8, 7], [3, 7, 1]],  # descending, repeating a key of page 1
+        [[1, 2, 3], [4, 5, 5]],  # ascending, repeating a key of its own
+        [[1, 2, 3], [3, 4, 5]],  # ascending, starting at page 1's last key
+    ],
+)
+def test_a_repeated_key_is_refused_whatever_the_order(pages):
+    tally = PageTally(page_base=0, page_size=3, expected=6)
+    assert tally.tell(pages[0])
+    with pytest.raises(PagingMismatchError, match="repeated"):
+        tally.tell(pages[1])
+
+
+def test_pages_out_of_order_without_repeats_add_up():
+    tally = PageTally(page_base=0, page_size=3, expected=9)
+    for page in ([4, 5, 6], [1, 2, 3], [9, 7, 8]):
+        tally.tell(page)
+    tally.check_complete()
+    assert tally.received == 9
