@@ -70,6 +70,9 @@ bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_shared_budget.py
 	$(BIN)/python benchmarks/bench_journal.py
+	$(BIN)/python benchmarks/bench_end_to_end.py
+	$(BIN)/python benchmarks/bench_end_to_end.py --scale 1 --leads 20000 --skip-off
+	$(BIN)/python benchmarks/bench_memory.py
 
 # The product on one box against the sandbox: Prefect server and UI, sandbox, work pool,
 # block type, served deployments (re-runnable); `down` stops what `up` started.
