@@ -322,19 +322,9 @@ async def _plain(
     }
 
 
-def min_seconds(requests: int, windows: list[tuple[int, float]]) -> float:
-    """The earliest time the last of `requests` can start under sliding `windows`."""
-    starts: list[float] = []
-    for _ in range(requests):
-        t = starts[-1] if starts else 0.0
-        for limit, window in windows:
-            if len(starts) >= limit:
-                t = max(t, starts[-limit] + window)
-        starts.append(t)
-    return starts[-1] if starts else 0.0
-
-
 def lower_bound(campaign_leads: int, selected: int, args: argparse.Namespace) -> float:
+    from bench_pipeline import min_seconds
+
     from engage_sandbox.config import DEFAULT_RATE_LIMITS
 
     def budget(cls: str, n: int) -> float:
