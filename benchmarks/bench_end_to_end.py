@@ -93,14 +93,16 @@ class Sandbox:
         self.process.wait(30)
 
     def settings(self, **overrides: Any) -> Any:
+        from engage_sandbox import SandboxConfig
         from engage_voice import EngageSettings
 
+        defaults = SandboxConfig()  # the credentials the served sandbox accepts
         values = {
             "host": self.url,
             "platform_host": self.url,
-            "client_id": "sandbox-client-id",
-            "client_secret": "sandbox-client-secret",
-            "jwt": "sandbox-jwt",
+            "client_id": defaults.client_id,
+            "client_secret": defaults.client_secret.get_secret_value(),
+            "jwt": defaults.jwt.get_secret_value(),
             "page_size": PAGE,
             "rate_limit_scale": self.scale,
         }

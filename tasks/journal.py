@@ -82,7 +82,7 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 def _noting_fields(pages: Iterable[Sequence[LeadRow]], fields: set[str]) -> Iterator[Sequence[LeadRow]]:
     for page in pages:
         for row in page:
-            fields.update(row.model_fields_set)
+            fields.update(row.__pydantic_fields_set__)  # model_fields_set, less a call per row
         yield page
 
 
