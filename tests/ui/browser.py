@@ -177,6 +177,15 @@ class Browser:
         scope: Any = root or self.driver
         scope.find_element(By.XPATH, f".//button[normalize-space()='{text}']").click()
 
+    def text_of(self, xpath: str) -> str:
+        """The visible text of the elements at `xpath`, spaces collapsed; "" while they
+        re-render."""
+        try:
+            found = self.driver.find_elements(By.XPATH, xpath)
+            return " ".join(" ".join(e.text.split()) for e in found)
+        except StaleElementReferenceException:
+            return ""
+
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

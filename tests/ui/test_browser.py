@@ -97,10 +97,10 @@ def test_a_destructive_run_is_approved_through_the_ui(product, output_dir):
         ui.open(f"{product.ui_url}/runs/flow-run/{run_id}", until="Paused")
         ui.click("Resume")
         card = "//div[contains(concat(' ', @class, ' '), ' p-modal__card ')]"
-        ui.wait_for("the approval form", lambda: ui.driver.find_elements("xpath", card))
-        # The form shows the plan's numbers, as the plan artifact does.
-        text = " ".join(ui.driver.find_element("xpath", card).text.split())
-        assert f"on {len(doomed)} leads of {CAMPAIGN}" in text, text
+        # The card opens before its form renders (CI once read it empty), so wait for the
+        # form's text: the plan's numbers, as the plan artifact shows them.
+        expected = f"on {len(doomed)} leads of {CAMPAIGN}"
+        ui.wait_for("the approval form", lambda: expected in ui.text_of(card))
         ui.switch(("Approve",), on=True)
         ui.type(("Reason",), "approved in the browser test")
         ui.screenshot("2-paused-run-approval")
