@@ -61,8 +61,16 @@ test: $(STAMP) browser postgres
 scale-test: $(STAMP) postgres
 	$(BIN)/python -m pytest -q -s tests/scale
 
-# The long profiles of the property tests (make test runs a few examples of each).
+# The full fault matrix (tests/reliability; make test runs its quick profile), its figures
+# written to docs/RELIABILITY.md even when a cell fails, then the long profiles of the
+# property tests (make test runs a few examples of each).
+RELIABILITY_OUT := test-output/reliability.jsonl
 reliability: $(STAMP)
+	mkdir -p test-output && rm -f $(RELIABILITY_OUT)
+	LEADS_RELIABILITY=full LEADS_RELIABILITY_OUT=$(CURDIR)/$(RELIABILITY_OUT) \
+	  $(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests/reliability; status=$$?; \
+	  $(BIN)/python tests/reliability/report.py $(RELIABILITY_OUT) docs/RELIABILITY.md || status=1; \
+	  exit $$status
 	LEADS_HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/pipelines/test_guard_properties.py
 
 bench: $(STAMP) postgres

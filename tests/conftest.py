@@ -1,4 +1,5 @@
-"""Fixtures every test directory may use: a throwaway PostgreSQL on loopback."""
+"""Fixtures every test directory may use: a throwaway PostgreSQL on loopback, and the flow
+tests' Prefect harness and sandbox (`flow_env`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from flow_env import dialect, engage_env, flow_sandbox, prefect_api  # noqa: F401
 from steps.postgres import create_database, postgres
 
 _databases = itertools.count()

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flow_env import sandbox_env
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import StateType
@@ -20,8 +21,6 @@ from engage_voice.models import DeleteLeads, ManualLeads, SearchCriteria
 from flows.lead_action import lead_action
 from tasks.models import CampaignSelector, Guards, LeadSelection, RunOptions
 from tasks.planning import NotApproved
-
-from .conftest import sandbox_env
 
 CAMPAIGN = "My Predictive Campaign"
 REPO = Path(__file__).resolve().parents[2]

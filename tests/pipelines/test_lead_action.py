@@ -4,23 +4,19 @@ sandbox's own state as the judge."""
 from __future__ import annotations
 
 import pytest
+from action_cases import CAMPAIGN, CASES
+from flow_env import DIALECTS
 
 from engage_voice import AmbiguousNameError
 from engage_voice.models import (
-    AgentReservation,
-    CallbackLeads,
-    CancelLeads,
     DeleteLeads,
     DialerRefresh,
-    EmailLeads,
     ManualLeads,
     MoveToCampaign,
     PauseLeads,
     ReadyLeads,
-    ResetLeads,
     SearchCriteria,
     SuppressLeads,
-    UnsuppressLeads,
 )
 from flows.lead_action import lead_action
 from tasks.models import (
@@ -33,10 +29,6 @@ from tasks.models import (
     TargetTable,
 )
 from tasks.planning import TooLargeShare, TooManyLeads, WholeCampaignRefused
-
-from .conftest import DIALECTS
-
-CAMPAIGN = "My Predictive Campaign"
 
 
 def _campaign(store):
@@ -66,44 +58,6 @@ def _selection(**criteria):
     return LeadSelection(
         source=CampaignSelector(campaign=CAMPAIGN), criteria=SearchCriteria(**criteria)
     )
-
-
-# (action, server-side filter, expectation on each selected lead afterwards)
-CASES = [
-    (
-        ResetLeads(),
-        {"lead_states": ["COMPLETE"]},
-        lambda b, a: (a["leadState"], a["leadPasses"]) == ("READY", 0),
-    ),
-    (CancelLeads(), {"lead_states": ["READY"]}, lambda b, a: a["leadState"] == "CANCELLED"),
-    (PauseLeads(), {"lead_states": ["READY"]}, lambda b, a: a["leadState"] == "PAUSED"),
-    (ReadyLeads(), {"lead_states": ["PAUSED", "COMPLETE"]}, lambda b, a: a["leadState"] == "READY"),
-    (
-        SuppressLeads(),
-        {"suppressed": "ONLY_UNSUPPRESSED", "lead_states": ["READY"]},
-        lambda b, a: a["suppressed"] is True and a["leadState"] == b["leadState"],
-    ),
-    (UnsuppressLeads(), {"suppressed": "ONLY_SUPPRESSED"}, lambda b, a: a["suppressed"] is False),
-    (DeleteLeads(), {"lead_states": ["CANCELLED", "DO-NOT-CALL"]}, lambda b, a: a is None),
-    (
-        ManualLeads(pass_disposition="Call Back Later", requeue=True, pass_delay_minutes=60),
-        {"lead_states": ["READY"]},
-        lambda b, a: (
-            a["leadPasses"] == b["leadPasses"] + 1 and a["agentDispostion"] == "Call Back Later"
-        ),
-    ),
-    (EmailLeads(email_to=["ops@example.com"]), {"lead_states": ["READY"]}, lambda b, a: a == b),
-    (
-        CallbackLeads(action_type="AGENT", reservation_agent_id=9001),
-        {"lead_states": ["READY"]},
-        lambda b, a: a["leadState"] == "AGENT-CALLBACK" and a["pendingAgentId"] == 9001,
-    ),
-    (
-        AgentReservation(reservation_agent_id=4242),
-        {"lead_states": ["READY"]},
-        lambda b, a: a["pendingAgentId"] == 4242,
-    ),
-]
 
 
 @pytest.mark.parametrize(

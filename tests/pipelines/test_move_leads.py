@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flow_env import DIALECTS
 from pydantic import ValidationError
 
 from engage_voice import AmbiguousNameError, UnknownNameError
@@ -11,8 +12,6 @@ from flows.move_leads import move_leads
 from tasks.models import CampaignSelector, Guards, LeadSelection, RunOptions, TargetKey, TargetTable
 from tasks.move_destination import Destination, DestinationError
 from tasks.reporting import verification_rows
-
-from .conftest import DIALECTS
 
 ACCOUNT = "99990001"
 pytestmark = pytest.mark.parametrize("dialect", DIALECTS)

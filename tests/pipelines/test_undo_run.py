@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flow_env import DIALECTS
 
 from engage_voice.models import (
     AgentReservation,
@@ -22,8 +23,6 @@ from flows.lead_action import lead_action
 from flows.undo_run import UndoIncomplete, UndoReport, undo_markdown, undo_run
 from tasks.models import CampaignSelector, LeadSelection, RunOptions
 from tasks.undo import UndoOfUndoError, UnknownRunError
-
-from .conftest import DIALECTS
 
 ACCOUNT = "99990001"
 PREDICTIVE = 12345  # "My Predictive Campaign"

@@ -1,4 +1,6 @@
-"""One Prefect API (the test harness) and one sandbox for the flow tests."""
+"""One Prefect API (the test harness) and one sandbox for the flow tests (`pipelines/`,
+`reliability/`): the fixtures, registered once by the top conftest so both directories
+share one harness per test process."""
 
 from __future__ import annotations
 
