@@ -264,12 +264,12 @@ def audit(
 ) -> tuple[int, list[str]]:
     """(leads checked, what is wrong): one line per wrong lead."""
     wrong = [
-        f"lead {i}: planned, not as planned: {after.get(i)}"
+        f"lead {i}: planned, not as planned: {_changes(before[i], after.get(i))}"
         for i in sorted(planned)
         if not case.expect(before[i], after.get(i))
     ]
     wrong += [
-        f"lead {i}: outside the plan, changed: {before[i]} -> {after.get(i)}"
+        f"lead {i}: outside the plan, changed: {_changes(before[i], after.get(i))}"
         for i in sorted(set(before) - planned)
         if after.get(i) != before[i]
     ]
@@ -289,6 +289,18 @@ def audit(
         if (row["campaignId"], row["listId"]) != case.copies_into
     ]
     return len(before) + len(made), wrong
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any] | None) -> str:
+    """What changed in a lead's row, field by field (its nested copy left out)."""
+    if after is None:
+        return "deleted"
+    changed = [
+        f"{k} {before.get(k)!r} -> {after.get(k)!r}"
+        for k in sorted(set(before) | set(after))
+        if k != "campaignLead" and before.get(k) != after.get(k)
+    ]
+    return ", ".join(changed) or "unchanged"
 
 
 def audit_mail(
