@@ -158,7 +158,7 @@ def run_pipeline(
 
 def _resume(ctx: RunContext) -> tuple[Plan, dict[str, int]] | RunReport:
     """The journalled plan, if it is this run's; a dry run only says how far it got."""
-    plan = ctx.journal.read_plan()
+    plan = ctx.journal.read_plan_cached()
     if (
         plan.action != ctx.action
         or plan.flow != ctx.flow_name

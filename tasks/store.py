@@ -143,6 +143,12 @@ class DirectoryStore:
     def has(self, run_key: str, name: str) -> bool:
         return self._path(run_key, name).is_file()
 
+    def file(self, run_key: str, name: str) -> Path | None:
+        """The record as a file, to read in parts (None: there is none). Only stores that
+        keep files have this; callers fall back to `read`."""
+        path = self._path(run_key, name)
+        return path if path.is_file() else None
+
     def names(self, run_key: str, prefix: str) -> list[str]:
         folder, _, start = prefix.rpartition("/")
         where = self._run(run_key).joinpath(*check_name(folder)) if folder else self._run(run_key)

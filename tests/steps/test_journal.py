@@ -54,7 +54,9 @@ def test_a_chunk_finds_its_own_numbered_records_among_many(tmp_path, store):
             journal.mark_sent(index, f"k{index}", [index])
             status = ChunkStatus.DONE if attempt == index % 3 else ChunkStatus.FAILED
             journal.write_outcome(
-                ChunkOutcome(index=index, key=f"k{index}", status=status, planned=1, attempts=attempt)
+                ChunkOutcome(
+                    index=index, key=f"k{index}", status=status, planned=1, attempts=attempt
+                )
             )
     for index in range(40):
         latest = journal.latest_outcome(index)
@@ -85,10 +87,13 @@ def _selected(journal, pages, chunk_size):
     )
 
 
-def test_a_chunk_slices_its_rows_from_the_selection_with_the_fields_they_carried(tmp_path):
+@pytest.mark.parametrize("store", ["directory", "sqlite"])  # a file read in parts; bytes
+def test_a_chunk_slices_its_rows_from_the_selection_with_the_fields_they_carried(tmp_path, store):
     from engage_voice.models import LeadRow
 
-    journal = RunJournal(tmp_path, "run-1")
+    root = str(tmp_path) if store == "directory" else f"sqlite:///{tmp_path}/j.db"
+    journal = RunJournal(root, "run-1")
+    assert hasattr(journal.store, "file") == (store == "directory")
     pages = [
         [LeadRow.model_validate({"leadId": i, "leadState": "READY"}) for i in range(1, 6)],
         [LeadRow.model_validate({"leadId": i, "suppressed": False}) for i in range(6, 9)],
@@ -121,3 +126,30 @@ def test_a_selection_holding_a_lead_twice_or_without_its_fields_is_not_sliced(tm
     plan = _selected(older, [rows[:2]], chunk_size=2)
     (tmp_path / "older" / "targets.fields.json").unlink()  # a journal from before
     assert older.selected_rows(plan, 0) is None
+
+
+@pytest.mark.parametrize("store", ["directory", "sqlite"])
+def test_chunk_tasks_share_the_flow_s_plan_and_see_a_new_record(tmp_path, store):
+    """One Plan per record and process: the one written is the one read (a 1,000,000-lead
+    plan parsed by each chunk thread cost 230 MB), and a record made again under the same
+    key (a journal removed and planned anew) is read again, never taken from before."""
+    import shutil
+
+    from engage_voice.models import LeadRow
+    from tasks.models import Plan
+
+    root = str(tmp_path / "j") if store == "directory" else f"sqlite:///{tmp_path}/j.db"
+    journal = RunJournal(root, "shared")
+    plan = _selected(journal, [[LeadRow.model_validate({"leadId": i}) for i in range(1, 6)]], 2)
+    assert Plan.model_validate_json(plan.model_dump_json()) == plan  # the record reads as it
+    journal.write_plan(plan)
+    again = RunJournal(root, "shared")
+    assert again.read_plan_cached() is plan
+    if store != "directory":
+        return
+    shutil.rmtree(tmp_path / "j" / "shared")
+    fresh = RunJournal(root, "shared")
+    other = _selected(fresh, [[LeadRow.model_validate({"leadId": i}) for i in range(7, 9)]], 2)
+    (tmp_path / "j" / "shared" / "plan.json").write_bytes(other.model_dump_json().encode())
+    found = fresh.read_plan_cached()
+    assert found is not plan and found.chunks[0].lead_ids == [7, 8]
