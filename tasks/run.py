@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 from prefect import get_run_logger
 
-from engage_voice.models import ActionParams, SearchCriteria
+from engage_voice import AmbiguousWriteError
+from engage_voice.models import ActionParams, LeadActionResult, SearchCriteria
 
 from . import proposals, reporting, steps
 from .actions import ActionSpec, spec_for
@@ -327,6 +328,35 @@ def _acted_on(journal: RunJournal) -> dict[int, str | None]:
     return present
 
 
+#: A refresh changes no lead and a second one is harmless, so one whose answer was lost
+#: (a 5xx, a dropped connection) is sent again: this many sends in all.
+REFRESH_SENDS = 3
+
+
+def _send_refresh(
+    ctx: RunContext, criteria: SearchCriteria, source: ResolvedCampaign, outcome: ChunkOutcome
+) -> LeadActionResult | None:
+    """The refresh's answer; None (the outcome ambiguous, saying why) when none came."""
+    for attempt in range(1, REFRESH_SENDS + 1):
+        outcome.attempts = attempt
+        try:
+            result = shared_client().lead_action(ctx.action, criteria, source.account_id)
+        except AmbiguousWriteError as exc:
+            ctx.logger.warning("dialer refresh %d: no answer (%s)", attempt, exc.message)
+            continue
+        if attempt > 1:
+            outcome.ambiguity = (
+                f"{attempt - 1} refresh answer(s) lost: sent again (a refresh changes no lead)"
+            )
+        return result
+    outcome.status = ChunkStatus.AMBIGUOUS
+    outcome.error = (
+        f"no answer to {REFRESH_SENDS} refreshes: the cache may or may not have been "
+        "refreshed; run it again"
+    )
+    return None
+
+
 def _refresh_dialer(ctx: RunContext) -> RunReport:
     """DIALER_REFRESH refreshes a campaign's lead cache and changes no lead: one action on
     the campaign (and server-side filter), as the docs send it, never one per chunk."""
@@ -338,8 +368,7 @@ def _refresh_dialer(ctx: RunContext) -> RunReport:
         )
     source = steps.resolve_campaign(selection.source)
     criteria = base_criteria(selection, source)
-    client = shared_client()
-    campaign_total = client.count_leads(
+    campaign_total = shared_client().count_leads(
         SearchCriteria(campaign_id=source.campaign_id), source.account_id
     )
     outcome = ChunkOutcome(
@@ -349,15 +378,16 @@ def _refresh_dialer(ctx: RunContext) -> RunReport:
         message = f"dry run: would refresh the dialer cache of {source.campaign_name}"
         outcomes: list[ChunkOutcome] = []
     else:
-        result = client.lead_action(ctx.action, criteria, source.account_id)
-        outcome.attempts = 1
-        outcome.verifications = [
-            Verification(
-                check="dialer refreshed", expected=1, observed=int(bool(result.dialer_refreshed))
-            )
-        ]
+        result = _send_refresh(ctx, criteria, source, outcome)
+        if result is not None:
+            refreshed = int(bool(result.dialer_refreshed))
+            outcome.verifications = [
+                Verification(check="dialer refreshed", expected=1, observed=refreshed)
+            ]
         outcomes = [outcome]
         message = f"dialer cache of {source.campaign_name} refreshed"
+        if result is None:
+            message = f"dialer cache of {source.campaign_name}: {outcome.error}"
     report = RunReport(
         run_key=ctx.run_key,
         flow=ctx.flow_name,

@@ -29,6 +29,7 @@ from tasks.models import (
     TargetTable,
 )
 from tasks.planning import TooLargeShare, TooManyLeads, WholeCampaignRefused
+from tasks.run import RunFailed
 
 
 def _campaign(store):
@@ -343,6 +344,25 @@ def test_dialer_refresh_is_one_campaign_level_action(engage_env):
                 conditions=[Condition(column="leadPasses", op=">=", value=1)],
             ),
         )
+
+
+@pytest.mark.parametrize("kind", ["5xx", "drop"])
+def test_a_dialer_refresh_whose_answer_is_lost_is_sent_again(engage_env, kind):
+    """A refresh changes no lead and a second one is harmless: an answer lost to a 503 or a
+    dropped connection is not a failed run (the fault matrix's first runs failed on it with
+    AmbiguousWriteError). Three answers lost in a row still fail it, naming the cause."""
+    _, campaign_id = _campaign(engage_env.server.store)
+    rule = {"kind": kind, "path_contains": "campaignLeads/actions", "count": 1}
+    engage_env.faults(script=[rule])
+    report = lead_action(action=DialerRefresh(), selection=_selection())
+    assert report.ok, report.discrepancies
+    (outcome,) = report.outcomes
+    assert outcome.attempts == 2 and "sent again" in (outcome.ambiguity or "")
+    refreshed = engage_env.stats()["store"]["dialerRefreshes"][str(campaign_id)]
+    assert refreshed == (2 if kind == "drop" else 1)  # a dropped answer's refresh was made
+    engage_env.faults(script=[{**rule, "count": 3}])
+    with pytest.raises(RunFailed, match="no answer to 3 refreshes"):
+        lead_action(action=DialerRefresh(), selection=_selection())
 
 
 def test_a_run_key_cannot_be_reused_for_different_work(engage_env):

@@ -113,7 +113,9 @@ def render(
     out += [
         "",
         "Faults injected: the requests the sandbox failed (503, 429, stalled, dropped), the "
-        "sign-ins that short-lived tokens forced, the revocations and the kills.",
+        "sign-ins that short-lived tokens forced, the revocations and the kills. Leads "
+        "wrong counts every finding of the judge: each lead not as it should be, and a "
+        "second run not green or planned on other leads than the filter's.",
     ]
     wrong = [r for r in rows if r["leads_wrong"]]
     if wrong:
