@@ -10,9 +10,6 @@ size"):
     select     the campaign's leads into one DataFrame (client pages) target < 1 GB
     plan+act   lead_action RESET on the whole campaign, planned, acted
                on in chunks of 1,000 and proven                       target < 500 MB
-    plan+act, LEADS_LEAN_MEMORY=0
-               the same, with Arrow's and glibc's allocators as they come (beside it,
-               what flows/memory.py saves)
 
     .venv/bin/python benchmarks/bench_memory.py                  # 1,000,000 leads
     .venv/bin/python benchmarks/bench_memory.py --leads 100000   # quicker
@@ -35,7 +32,6 @@ from typing import Any
 from bench_end_to_end import HOT, RESULTS, Sandbox
 
 TARGETS_MB = {"export": 300, "select": 1000, "plan+act": 500}
-UNTUNED = "plan+act, LEADS_LEAN_MEMORY=0"
 
 
 def job(name: str, out: str) -> None:
@@ -129,28 +125,18 @@ def main() -> None:
         for name in ("baseline", "export", "select", "plan+act"):
             results[name] = measure(name, env, scratch)
             print(f"  {name}: {results[name]['peak_rss_mb']:.0f} MB", flush=True)
-        # Side by side: the same job with the allocators as Python leaves them (flows/memory.py).
-        untuned = {
-            **env,
-            "LEADS_LEAN_MEMORY": "0",
-            "LEADS_JOURNAL_DIR": env["LEADS_JOURNAL_DIR"] + "-0",
-        }
-        results[UNTUNED] = measure("plan+act", untuned, scratch)
-        print(f"  {UNTUNED}: {results[UNTUNED]['peak_rss_mb']:.0f} MB", flush=True)
     print(f"\n{args.leads:,} leads\n")
     print(
-        f"{'job':30s} {'leads':>10s} {'seconds':>8s} {'peak MB':>8s} {'target':>7s} {'ratio':>6s}"
+        f"{'job':10s} {'leads':>10s} {'seconds':>8s} {'peak MB':>8s} {'target':>7s} {'ratio':>6s}"
     )
     for name, figures in results.items():
-        target = TARGETS_MB.get(name.split(",")[0])
+        target = TARGETS_MB.get(name)
         ratio = f"{figures['peak_rss_mb'] / target:6.2f}" if target else ""
         print(
-            f"{name:30s} {figures['leads']:10,d} {figures['seconds']:8.1f} "
+            f"{name:10s} {figures['leads']:10,d} {figures['seconds']:8.1f} "
             f"{figures['peak_rss_mb']:8.0f} {target or '':>7} {ratio}"
         )
     print("\nratio = peak / target (< 1.0 meets it); the baseline is included in every job.")
-    lean, untuned = results["plan+act"]["peak_rss_mb"], results[UNTUNED]["peak_rss_mb"]
-    print(f"plan+act untuned / tuned: {untuned / lean:.2f} ({untuned - lean:.0f} MB saved)")
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "memory.json"
     path.write_text(

@@ -1,6 +1,6 @@
 """The Prefect flows of the lead pipelines (entry points: each is a `@flow`, its parameters, its docstring and one call into `tasks`)."""
 
-from . import engine, memory  # noqa: F401  (before any flow runs: see their docstrings)
+from . import engine  # noqa: F401  (before any flow runs: see its docstring)
 from .apply_plan import apply_plan
 from .export_leads import export_leads
 from .inventory import inventory
