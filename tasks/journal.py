@@ -91,11 +91,10 @@ def _noting_fields(
         yield page
 
 
-# The selection (its Parquet bytes and footer) of the runs this process is acting on, read once per
-# run (chunk tasks read their row groups from it): keyed by store, run key and the plan's time, since the selection is fixed once
-# the plan exists and a plan is written once.
-# A selection as a chunk reads it: its file (or, in a store without files, its bytes) and
-# its parsed footer. A file is read in parts: a 1,000,000-lead selection is about 90 MB.
+# The selections of the runs this process is acting on, as chunk tasks read their row groups:
+# the file (or, in a store without files, the bytes; a 1,000,000-lead selection is about
+# 90 MB, so a file is read in parts) and its parsed footer. Keyed by store, run key and the
+# plan's time: the selection is fixed once the plan exists, and a plan is written once.
 _SELECTIONS: dict[tuple[str, str, str], tuple[str | bytes, pq.FileMetaData]] = {}
 _SELECTIONS_LOCK = threading.Lock()
 _SELECTIONS_KEPT = 2
