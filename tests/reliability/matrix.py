@@ -27,7 +27,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -40,6 +39,7 @@ from typing import Any
 
 from action_cases import CAMPAIGN, CASES
 from flow_env import SandboxAdmin, sandbox_env
+from processes import spawn
 
 from engage_voice.models import (
     CopySetting,
@@ -49,6 +49,7 @@ from engage_voice.models import (
     SearchCriteria,
 )
 from flows.lead_action import lead_action
+from tasks.journal import RunJournal
 from tasks.models import (
     CampaignSelector,
     ChunkStatus,
@@ -336,8 +337,7 @@ def audit_mail(
 
 
 def _plan(run_key: str) -> Plan:
-    path = Path(os.environ["LEADS_JOURNAL_DIR"]) / run_key / "plan.json"
-    return Plan.model_validate_json(path.read_bytes())
+    return RunJournal(os.environ["LEADS_JOURNAL_DIR"], run_key).read_plan()
 
 
 def _copy_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -501,20 +501,11 @@ def _killed_run(env: SandboxAdmin, case: Case, options: RunOptions, seed: int, w
         "PYTHONPATH": str(REPO),
     }
     log = work / f"killed-{options.run_key}.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _SCRIPT, json.dumps(spec)],
-            cwd=work,
-            env=process_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    run_dir = journal / str(options.run_key)
+    proc = spawn([sys.executable, "-c", _SCRIPT, json.dumps(spec)], log, process_env, work)
+    run = RunJournal(journal, str(options.run_key))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        done = len(list((run_dir / "chunks").glob("*.outcome-*.json")))
-        if (run_dir / "plan.json").exists() and done >= outcomes:
+        if run.has_plan() and run.chunks_with_outcome() >= outcomes:
             break
         if proc.poll() is not None:
             return f"finished before its kill (exit {proc.returncode}): {log.read_text()[-2000:]}"
@@ -524,8 +515,7 @@ def _killed_run(env: SandboxAdmin, case: Case, options: RunOptions, seed: int, w
         return f"finished before its kill (exit {proc.returncode})"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
-    done = len(list((run_dir / "chunks").glob("*.outcome-*.json")))
-    return f"killed after {done} chunk outcomes"
+    return f"killed after {run.chunks_with_outcome()} chunk outcomes"
 
 
 def record(result: CellResult) -> None:
