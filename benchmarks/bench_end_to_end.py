@@ -2,18 +2,20 @@
 
 The work: RESET_LEADS on the leads of a --leads campaign chosen by a row condition
 (leadPasses >= --passes, evaluated on the rows, so every page of the campaign is read),
-in chunks of --chunk-size, each request held --latency-ms by the sandbox. Each run gets a
+each request held --latency-ms by the sandbox. Each run gets a
 freshly seeded sandbox in a process of its own (so the sandbox never shares a core's GIL
 with what it measures), enforcing RingCX's windows divided by --scale:
 
-    lead_action     the product: guards, journal, one proof per chunk (--concurrency)
-    sdk batch       a sequential script with the official SDK: one PUT per chunk, no
-                    proof, sleeping through every 429
+    lead_action     the product: guards, journal, one proof per chunk (--concurrency), in
+                    chunks of --chunk-size (default: the size it chooses from the budget)
+    sdk batch       a sequential script with the official SDK: one PUT per
+                    --script-chunk-size leads, no proof, sleeping through every 429
     sdk per lead    the same with one PUT per lead, on --per-lead-sample leads, its time
                     extrapolated to the whole selection
     lower bound     the budgets' time for the minimal request set: the selection's pages
                     (before the first write, since the guards need its total), then one
-                    action and one count per chunk, each budget used to its window
+                    action and one count per chunk of the run, each budget used to its
+                    window (and, for reference, the same in the scripts' chunks)
 
 and with every limit off, the product beside a plain asyncio + httpx script sending the
 same requests (its request rate is the sandbox's capacity, printed beside). After each
@@ -248,7 +250,7 @@ def run_sdk(
             break
         page += 1
     selecting = time.perf_counter() - started
-    size = 1 if per_lead else args.chunk_size
+    size = 1 if per_lead else args.script_chunk_size
     work = ids[:per_lead] if per_lead else ids
     for start in range(0, len(work), size):
         body = {"campaignLeadSearchCriteria": {**scope, "leadIds": work[start : start + size]}}
@@ -313,7 +315,7 @@ async def _plain(
             )
             await post("leadSearch", {**criteria, "leadStates": ["READY"]}, count="true")
 
-        size = args.chunk_size
+        size = product_chunk_size(args, len(ids))
         await asyncio.gather(*(chunk(ids[s : s + size]) for s in range(0, len(ids), size)))
     seconds = time.perf_counter() - started
     return {
@@ -324,7 +326,16 @@ async def _plain(
     }
 
 
-def lower_bound(campaign_leads: int, selected: int, args: argparse.Namespace) -> float:
+def product_chunk_size(args: argparse.Namespace, selected: int) -> int:
+    """The chunk size lead_action uses: --chunk-size, or the one it chooses."""
+    from engage_sandbox.config import DEFAULT_RATE_LIMITS
+    from tasks.planning import chunk_size_for
+
+    windows = [(n, w / args.scale) for n, w in DEFAULT_RATE_LIMITS["lead_actions"]]
+    return int(args.chunk_size or chunk_size_for(selected, windows))
+
+
+def lower_bound(campaign_leads: int, chunks: int, args: argparse.Namespace) -> float:
     from bench_pipeline import min_seconds
 
     from engage_sandbox.config import DEFAULT_RATE_LIMITS
@@ -333,7 +344,6 @@ def lower_bound(campaign_leads: int, selected: int, args: argparse.Namespace) ->
         return min_seconds(n, [(k, w / args.scale) for k, w in DEFAULT_RATE_LIMITS[cls]])
 
     latency = args.latency_ms / 1000
-    chunks = -(-selected // args.chunk_size)
     select = budget("lead_search", -(-campaign_leads // PAGE)) + latency
     act = max(budget("lead_actions", chunks), budget("lead_search_count", chunks)) + 2 * latency
     return select + act
@@ -365,7 +375,10 @@ def main() -> None:
     parser.add_argument(
         "--passes", type=int, default=3, help="the row condition: leadPasses >= this"
     )
-    parser.add_argument("--chunk-size", type=int, default=500)
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="lead_action's (default: its choice)"
+    )
+    parser.add_argument("--script-chunk-size", type=int, default=500)
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--latency-ms", type=float, default=40.0)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -383,7 +396,8 @@ def main() -> None:
     os.environ["LEADS_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="bench-journal-")
     print(
         f"windows x{args.scale:g}, {args.leads:,} leads, leadPasses >= {args.passes}, "
-        f"chunks of {args.chunk_size}, {args.latency_ms:g} ms per request",
+        f"chunks of {args.chunk_size or 'its own choosing'} (scripts: "
+        f"{args.script_chunk_size}), {args.latency_ms:g} ms per request",
         flush=True,
     )
     runs: dict[str, dict[str, Any]] = {}
@@ -422,7 +436,9 @@ def main() -> None:
             )
     product = runs["lead_action"]
     selected = product["leads"]
-    bound = lower_bound(product["campaign_leads"], selected, args)
+    bound = lower_bound(product["campaign_leads"], product["chunks"], args)
+    script_chunks = -(-selected // args.script_chunk_size)
+    script_bound = lower_bound(product["campaign_leads"], script_chunks, args)
     per_lead = runs["sdk_per_lead"]
     # Its selection as measured; its writes, measured on a sample, scaled to every lead.
     write = (per_lead["seconds"] - per_lead["select_seconds"]) / max(1, per_lead["leads"])
@@ -444,7 +460,12 @@ def main() -> None:
             per_lead_total,
             per_lead,
         ),
-        ("lower bound: the budgets' time for the minimal request set", bound, None),
+        (
+            f"lower bound: the minimal request set, the run's {product['chunks']} chunks",
+            bound,
+            None,
+        ),
+        (f"the same in the scripts' {script_chunks} chunks", script_bound, None),
     ]
     print(
         f"\n{selected:,} of {product['campaign_leads']:,} leads in {product['chunks']} chunks; "
@@ -466,6 +487,7 @@ def main() -> None:
         "args": vars(args),
         "runs": runs,
         "lower_bound_seconds": bound,
+        "lower_bound_script_chunks_seconds": script_bound,
         "per_lead_extrapolated_seconds": per_lead_total,
         "ratios": {
             "lead_action_to_lower_bound": product["seconds"] / bound,

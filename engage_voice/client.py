@@ -440,8 +440,11 @@ class EngageClient:
         page: int,
         max_rows: int | None = None,
         account_id: str | None = None,
+        *,
+        extras: bool = True,
     ) -> list[LeadRow]:
-        """One raw page. Prefer `search_leads`, which reconciles pages against the count."""
+        """One raw page. Prefer `search_leads`, which reconciles pages against the count.
+        Without `extras`, fields beyond LeadRow's are not kept (`model_extra` is None)."""
         account = self._account(account_id)
         response = await self.transport.request(
             "POST",
@@ -452,7 +455,7 @@ class EngageClient:
         )
         # Validating the raw JSON skips building a thousand dicts per page first.
         try:
-            return LeadRow.validate_many_json(response.content)
+            return LeadRow.validate_many_json(response.content, extras=extras)
         except ValidationError:
             body = response.json()
             if not isinstance(body, list):
@@ -468,13 +471,16 @@ class EngageClient:
         *,
         page_size: int | None = None,
         verify_count: bool = True,
+        extras: bool = True,
     ) -> LeadSearch:
-        """Async iterator over pages of leads, reconciled against `count=true`."""
+        """Async iterator over pages of leads, reconciled against `count=true`; rows keep
+        the fields beyond LeadRow's unless `extras` is False (cheaper, for bulk reads)."""
         return LeadSearch(
             self,
             criteria,
             self._account(account_id),
             page_size=page_size or self.settings.page_size,
+            extras=extras,
             verify_count=verify_count,
         )
 
@@ -594,8 +600,10 @@ class LeadSearch:
         *,
         page_size: int,
         verify_count: bool = True,
+        extras: bool = True,
     ) -> None:
         self.client = client
+        self.extras = extras
         self.criteria = criteria
         self.account_id = account_id
         self.page_size = page_size
@@ -619,7 +627,9 @@ class LeadSearch:
         return self._pages()
 
     async def _page(self, page: int, rows: int) -> list[LeadRow]:
-        return await self.client.search_page(self.criteria, page, rows, self.account_id)
+        return await self.client.search_page(
+            self.criteria, page, rows, self.account_id, extras=self.extras
+        )
 
     async def _pages(self) -> AsyncIterator[list[LeadRow]]:
         if self.verify_count:

@@ -668,19 +668,30 @@ class LeadRow(EngageModel):
     @classmethod
     def _adapter(cls) -> TypeAdapter[list[LeadRow]]:
         # Built lazily: the class must be complete first. One core-validator call per
-        # page instead of one per row.
-        if cls._list_adapter is None:
-            cls._list_adapter = TypeAdapter(list[cls])  # type: ignore[valid-type]
-        return cls._list_adapter
+        # page instead of one per row. Per class: a subclass must not get its parent's.
+        adapter = cls.__dict__.get("_list_adapter")
+        if adapter is None:
+            adapter = TypeAdapter(list[cls])  # type: ignore[valid-type]
+            cls._list_adapter = adapter
+        return adapter
 
     @classmethod
     def validate_many(cls, rows: list[dict[str, Any]]) -> list[LeadRow]:
         return cls._adapter().validate_python(rows)
 
     @classmethod
-    def validate_many_json(cls, data: str | bytes) -> list[LeadRow]:
-        """Validate a raw JSON array of rows (skips building Python dicts first)."""
-        return cls._adapter().validate_json(data)
+    def validate_many_json(cls, data: str | bytes, *, extras: bool = True) -> list[LeadRow]:
+        """Validate a raw JSON array of rows (skips building Python dicts first). Without
+        `extras` the fields beyond these are dropped (`model_extra` is None): a row of
+        the spec carries a nested `campaignLead` object, and keeping it costs about 40% of
+        a page's validation where only the fields are read."""
+        return (cls if extras else _LeadRowFields)._adapter().validate_json(data)
+
+
+class _LeadRowFields(LeadRow):
+    """A LeadRow that keeps only its fields (`validate_many_json(extras=False)`)."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Acting on one chunk: before-image, intent marker, the write, ambiguity resolution, proof.
 
-A chunk's before-image is the state of its leads that still match the filter, read
-before its first send. For actions whose spec allows it, the rows the selection read serve
-when a count proves every lead of the chunk still matches (no search spent); otherwise,
-and for every other action, the chunk's leads are searched again.
+A chunk's before-image is the state of its leads that match the filter, recorded before
+its first send. For actions whose spec allows it (a resend cannot apply them twice) it is
+the rows the selection read, named by their place in the selection (no search, no file);
+for every other action, and where a count shows a lead has left the filter since, the
+chunk's leads are searched again.
 
 Invariant: a lead is never acted on twice. Before any (re)send the journal is consulted;
 when an earlier attempt may have written (an intent marker without a finished outcome, or
@@ -30,7 +31,7 @@ from engage_voice.transport import compute_backoff, retry_budget_seconds
 from .actions import Chunk, Unresolvable, spec_for
 from .journal import RunJournal
 from .models import ChunkOutcome, ChunkStatus, Plan
-from .verification import Snapshot, Target, snapshot, snapshots_from_frame
+from .verification import Snapshot, Target, snapshot, snapshots_from_table
 
 log = logging.getLogger("leads.execution")
 
@@ -49,18 +50,19 @@ def _before_image(
 ) -> dict[int, Snapshot]:
     if journal.has_before_image(index):
         # Written by an earlier attempt before it wrote anything: the true prior state.
-        return snapshots_from_frame(journal.read_before_image(index))
+        return snapshots_from_table(journal.read_before_table(index))
     criteria, account = plan.chunk_criteria(index), plan.source.account_id
     if spec_for(plan.action).before_from_selection:
         selected = journal.selected_rows(plan, index)
-        # A count (its own, larger budget) instead of a search: when every lead of the chunk
-        # still matches the filter, the rows the selection read are its before-image.
-        if selected is not None and client.count_leads(criteria, account) == len(selected[0]):
-            frame, fields = selected
-            journal.write_before_frame(index, frame, fields)
-            return snapshots_from_frame(frame)
+        # A count (its own budget, three times the actions') instead of a search: when
+        # every lead of the chunk still matches the filter, the rows the selection read are
+        # its before-image. On a live dialer leads leave filters all the time; a chunk with
+        # one that has is read again, so the lead is neither acted on nor in the image.
+        if selected is not None and client.count_leads(criteria, account) == selected.num_rows:
+            journal.write_before_ref(plan, index)
+            return snapshots_from_table(selected)
     rows = []
-    for page in client.search_leads(criteria, account):
+    for page in client.search_leads(criteria, account, extras=False):
         rows.extend(page)
     journal.write_before_image(index, rows)
     return {row.lead_id: snapshot(row) for row in rows}

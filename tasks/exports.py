@@ -22,7 +22,7 @@ from .export import FrameSummary, stream_to_csv, stream_to_parquet
 from .files import destination, is_url, join, shown
 from .frames import check_conditions
 from .journal import RunJournal
-from .models import Guards, LeadSelection, ResolvedCampaign, RunOptions
+from .models import MAX_CHUNK_SIZE, Guards, LeadSelection, ResolvedCampaign, RunOptions
 from .planning import base_criteria
 from .reporting import current_flow_run_id
 from .retry import OUTAGE_DELAY, OUTAGE_RETRIES, retry_outage
@@ -30,7 +30,7 @@ from .run import run_pipeline
 from .runtime import journal_root, location, shared_client
 from .targets import load_target_table, match_targets
 
-EMAIL_CHUNK = 5000  # the most leads RunOptions allows in one chunk, so the fewest e-mails
+EMAIL_CHUNK = MAX_CHUNK_SIZE  # the most leads one chunk may hold, so the fewest e-mails
 EMAIL_SENDING, EMAIL_SENT = "email-sending.json", "email-sent.json"
 _MAYBE_SENT = (
     "an earlier attempt of this run may have sent the e-mail (no answer was recorded); it "
@@ -101,7 +101,7 @@ def export_to_file(
         get_run_logger().info("target table: %s", match.summary())
         pages: Any = [rows] if rows else []
     else:
-        pages = client.search_leads(criteria, source.account_id)
+        pages = client.search_leads(criteria, source.account_id, extras=False)
     writer = stream_to_parquet if fmt == "parquet" else stream_to_csv
     return writer(pages, path, selection.conditions)
 

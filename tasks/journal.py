@@ -7,7 +7,9 @@ Records of one run (names in its store, `tasks.store`):
     targets.parquet               the leads selected at plan time
     targets.fields.json           the fields the selection's rows carried
     destination.json              the list a move into a new list created
-    chunks/00001.before.parquet   before-image, written before the write
+    chunks/00001.before.parquet   before-image read for the chunk, written before the write
+    chunks/00001.before.ref.json  or: the before-image is the selection's rows at the
+                                  chunk's place (start, count), written before the write
     chunks/00001.sent-1.json      intent marker, written before each send
     chunks/00001.outcome-1.json   outcome of each attempt (latest wins)
     report.json                   the final report
@@ -56,6 +58,7 @@ PLAN, BASELINE, TARGETS, DESTINATION, REPORT = (
     "destination.json",
     "report.json",
 )
+BEFORE, BEFORE_REF = "before.parquet", "before.ref.json"
 ROW_FIELDS = "fields.json"  # per chunk: the fields the service's rows carried (contract 8)
 TARGET_FIELDS = "targets.fields.json"
 
@@ -284,45 +287,54 @@ class RunJournal:
         # A null in a before-image must be told from a field the service did not send (a
         # service may leave out null fields): the fields its rows carried, per chunk.
         fields = set().union(*(row.model_fields_set for row in rows))
-        return self.write_before_frame(index, rows_to_frame(rows), fields)
-
-    def write_before_frame(self, index: int, frame: pd.DataFrame, fields: set[str]) -> bool:
-        """As write_before_image, from a frame of rows and the fields they carried."""
-        name = self._chunk(index, "before.parquet")
-        if self.store.has(self.run_key, name):
+        name = self._chunk(index, BEFORE)
+        if self.store.has(self.run_key, name) or self.store.has(
+            self.run_key, self._chunk(index, BEFORE_REF)
+        ):
             return False
         self._create(self._chunk(index, ROW_FIELDS), json.dumps(sorted(fields)).encode())
-        return self._create(name, _parquet_bytes(frame))
+        return self._create(name, _parquet_bytes(rows_to_frame(rows)))
 
-    def selected_rows(self, plan: Plan, index: int) -> tuple[pd.DataFrame, set[str]] | None:
-        """Chunk `index`'s rows as the selection read them, and the fields those rows
-        carried; None when the selection's rows at the chunk's place are not exactly its
-        leads (a selection holding a lead twice, or a journal from before the fields were
-        recorded)."""
-        fields = self._read(TARGET_FIELDS)
-        if fields is None:
+    def write_before_ref(self, plan: Plan, index: int) -> bool:
+        """Record that chunk `index`'s before-image is the selection's rows at its place
+        (`selected_rows` returned them): one small record instead of a file per chunk.
+        Keeps an earlier image (False) if there is one."""
+        if self.store.has(self.run_key, self._chunk(index, BEFORE)):
+            return False
+        start = sum(len(chunk.lead_ids) for chunk in plan.chunks[:index])
+        body = {"start": start, "count": len(plan.chunks[index].lead_ids)}
+        return self._create(self._chunk(index, BEFORE_REF), json.dumps(body).encode())
+
+    def selected_rows(self, plan: Plan, index: int) -> pa.Table | None:
+        """Chunk `index`'s rows as the selection read them; None when the selection's rows
+        at the chunk's place are not exactly its leads (a selection holding a lead twice,
+        or a journal from before the fields were recorded)."""
+        if not self.store.has(self.run_key, TARGET_FIELDS):
             return None
-        # The plan's chunks are the selection's rows in order, cut every chunk_size rows:
-        # only the row groups holding the chunk's rows are read.
         ids = plan.chunks[index].lead_ids
         start = sum(len(chunk.lead_ids) for chunk in plan.chunks[:index])
+        table = self._selected_slice(plan, start, len(ids))
+        if table is None or table.column("leadId").to_pylist() != ids:
+            return None
+        return table
+
+    def _selected_slice(self, plan: Plan, start: int, count: int) -> pa.Table | None:
+        # The plan's chunks are the selection's rows in order, cut every chunk_size rows:
+        # only the row groups holding the chunk's rows are read.
         source, metadata = self._selection_file(plan)
-        selection = pq.ParquetFile(_readable(source), metadata=metadata)
-        if selection.metadata.num_rows != plan.total_leads:
+        if metadata.num_rows != plan.total_leads:
             return None  # a lead in it twice (or without an id): its place is not its chunk's
         groups: list[int] = []
         offset = first = 0
-        for group in range(selection.metadata.num_row_groups):
-            rows = selection.metadata.row_group(group).num_rows
-            if offset + rows > start and offset < start + len(ids):
+        for group in range(metadata.num_row_groups):
+            rows = metadata.row_group(group).num_rows
+            if offset + rows > start and offset < start + count:
                 if not groups:
                     first = offset
                 groups.append(group)
             offset += rows
-        table = selection.read_row_groups(groups).slice(start - first, len(ids))
-        if table.column("leadId").to_pylist() != ids:
-            return None
-        return table.to_pandas(), set(json.loads(fields))
+        selection = pq.ParquetFile(_readable(source), metadata=metadata)
+        return selection.read_row_groups(groups).slice(start - first, count)
 
     def _selection_file(self, plan: Plan) -> tuple[str | bytes, pq.FileMetaData]:
         key = (self.store.location, self.run_key, plan.created_at.isoformat())
@@ -338,19 +350,35 @@ class RunJournal:
     def reported_fields(self) -> set[str] | None:
         """The LeadRow fields the service's rows carried in any before-image (None: not
         recorded, a journal from before they were)."""
-        names = [n for n in self.store.names(self.run_key, "chunks/") if n.endswith(ROW_FIELDS)]
-        if not names:
+        names = self.store.names(self.run_key, "chunks/")
+        found = [self._read(n) for n in names if n.endswith(ROW_FIELDS)]
+        if any(n.endswith(BEFORE_REF) for n in names):
+            found.append(self._read(TARGET_FIELDS))
+        if not found:
             return None
-        return set().union(*(set(json.loads(self._read(n) or b"[]")) for n in names))
+        return set().union(*(set(json.loads(data or b"[]")) for data in found))
+
+    def read_before_table(self, index: int) -> pa.Table:
+        """Chunk `index`'s before-image, as written or as the selection's rows it names."""
+        data = self._read(self._chunk(index, BEFORE))
+        if data is not None:
+            return pq.read_table(pa.BufferReader(data))
+        ref = self._read(self._chunk(index, BEFORE_REF))
+        if ref is None:
+            raise FileNotFoundError(f"{self.location}: no before-image of chunk {index}")
+        place = json.loads(ref)
+        table = self._selected_slice(self.read_plan_cached(), place["start"], place["count"])
+        if table is None:
+            raise FileNotFoundError(f"{self.location}: the selection no longer holds chunk {index}")
+        return table
 
     def read_before_image(self, index: int) -> pd.DataFrame:
-        data = self._read(self._chunk(index, "before.parquet"))
-        if data is None:
-            raise FileNotFoundError(f"{self.location}: no before-image of chunk {index}")
-        return pd.read_parquet(io.BytesIO(data))
+        return self.read_before_table(index).to_pandas()
 
     def has_before_image(self, index: int) -> bool:
-        return self.store.has(self.run_key, self._chunk(index, "before.parquet"))
+        return any(
+            self.store.has(self.run_key, self._chunk(index, name)) for name in (BEFORE, BEFORE_REF)
+        )
 
     def before_images(
         self, keep: Callable[[ChunkOutcome | None], bool] | None = None
@@ -359,7 +387,7 @@ class RunJournal:
         `keep` accepts (all of them without `keep`)."""
         if not self.has_plan():
             return
-        for index in range(len(self.read_plan().chunks)):
+        for index in range(len(self.read_plan_cached().chunks)):
             if not self.has_before_image(index):
                 continue
             if keep is None or keep(self.latest_outcome(index)):

@@ -145,10 +145,25 @@ class Guards(_Param):
     approval_timeout_seconds: int = Field(3600, ge=10)
 
 
+#: The most lead ids one action carries. RingCX documents no maximum; 5,000 ids are a
+#: request body of about 40 KB, and a chunk's before-image or read-back five pages.
+MAX_CHUNK_SIZE = 5000
+#: The smallest chunk chosen for a run that does not name one: a chunk is the unit of
+#: proof and of resume, and below this the action budget, not the run, sets its pace.
+MIN_AUTO_CHUNK_SIZE = 500
+
+
 class RunOptions(_Param):
     """How a run goes about its work. Whether it writes at all is the flow's `dry_run`."""
 
-    chunk_size: int = Field(500, ge=1, le=5000, title="Leads per request")
+    chunk_size: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_CHUNK_SIZE,
+        title="Leads per request",
+        description="None: chosen from the action budget, as few chunks as it lets start "
+        f"at once ({MIN_AUTO_CHUNK_SIZE:,} to {MAX_CHUNK_SIZE:,} leads each).",
+    )
     run_key: str | None = Field(
         None,
         title="Run key",

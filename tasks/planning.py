@@ -3,7 +3,7 @@ write."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,16 @@ from engage_voice.models import ActionParams, LeadRow, SearchCriteria
 from .errors import RunRefused
 from .frames import check_conditions
 from .journal import RunJournal
-from .models import ChunkSpec, Guards, LeadSelection, ListScope, Plan, ResolvedCampaign
+from .models import (
+    MAX_CHUNK_SIZE,
+    MIN_AUTO_CHUNK_SIZE,
+    ChunkSpec,
+    Guards,
+    LeadSelection,
+    ListScope,
+    Plan,
+    ResolvedCampaign,
+)
 from .targets import TargetKeys, load_target_table, match_targets
 
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
@@ -136,7 +145,7 @@ def select_leads(
         report["summary"] = match.summary()
         pages: Iterable[list[LeadRow]] = [rows] if rows else []
     else:
-        pages = client.search_leads(criteria, source.account_id)
+        pages = client.search_leads(criteria, source.account_id, extras=False)
     journal.write_selection(pages, conditions, predicate)
     ids = journal.selected_ids()
     # Counted again after the search, and the smaller kept: leads deleted meanwhile must
@@ -153,6 +162,15 @@ def select_leads(
         for list_id, name in zip(source.list_ids, source.list_names, strict=True)
     ]
     return criteria, ids, (min(counted_before[0], counted_after[0]), scopes), report
+
+
+def chunk_size_for(leads: int, action_windows: Sequence[tuple[int, float]]) -> int:
+    """Leads per chunk for a run of `leads` that names no size: as few chunks as the action
+    budget lets start at once (its smallest window's limit), so no action waits for the
+    budget; within MIN_AUTO_CHUNK_SIZE..MAX_CHUNK_SIZE."""
+    burst = min((limit for limit, _ in action_windows), default=1)
+    wanted = -(-leads // max(burst, 1))
+    return max(MIN_AUTO_CHUNK_SIZE, min(MAX_CHUNK_SIZE, wanted))
 
 
 def build_plan(

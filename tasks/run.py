@@ -41,7 +41,14 @@ from .models import (
     RunReport,
     Verification,
 )
-from .planning import base_criteria, build_plan, check_guards, needs_approval, selection_key
+from .planning import (
+    base_criteria,
+    build_plan,
+    check_guards,
+    chunk_size_for,
+    needs_approval,
+    selection_key,
+)
 from .reporting import counted
 from .runtime import journal_root, shared_client
 
@@ -201,7 +208,10 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
         source=source,
         criteria=SearchCriteria.model_validate(selected["criteria"]),
         lead_ids=selected["lead_ids"],
-        chunk_size=ctx.options.chunk_size,
+        chunk_size=ctx.options.chunk_size
+        or chunk_size_for(
+            len(set(selected["lead_ids"])), shared_client().settings.limits_for("lead_actions")
+        ),
         campaign_total=selected["campaign_total"],
         list_scopes=[ListScope.model_validate(x) for x in selected["list_scopes"]],
         selection=ctx.selection,

@@ -16,13 +16,12 @@ failed proof seconds, while deciding early would resend a copy that was made.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import pandas as pd
+import pyarrow as pa
 
 from engage_voice import SyncEngageClient
 from engage_voice.models import (
@@ -51,18 +50,6 @@ SNAPSHOT_FIELDS = (
 )
 
 
-def _clean(value: Any) -> Any:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "value") and not isinstance(value, (int, str, bool)):
-        return value.value  # enums
-    if hasattr(value, "item"):
-        return value.item()  # numpy scalars
-    return value
-
-
 def snapshot(row: LeadRow) -> Snapshot:
     state = row.lead_state
     return {
@@ -79,13 +66,15 @@ def snapshot(row: LeadRow) -> Snapshot:
     }
 
 
-def snapshots_from_frame(frame: pd.DataFrame) -> dict[int, Snapshot]:
-    cols = [c for c in SNAPSHOT_FIELDS if c in frame.columns]
-    out: dict[int, Snapshot] = {}
-    for record in frame[cols].to_dict("records"):
-        snap = {k: _clean(record.get(k)) for k in SNAPSHOT_FIELDS}
-        out[int(snap["leadId"])] = snap
-    return out
+def snapshots_from_table(table: pa.Table) -> dict[int, Snapshot]:
+    """Lead id -> snapshot of a before-image's rows (Arrow's values are Python values)."""
+    columns = {c: table.column(c).to_pylist() for c in SNAPSHOT_FIELDS if c in table.column_names}
+    absent = [None] * table.num_rows
+    values = [columns.get(c, absent) for c in SNAPSHOT_FIELDS]
+    return {
+        int(row[0]): dict(zip(SNAPSHOT_FIELDS, row, strict=True))
+        for row in zip(*values, strict=True)
+    }
 
 
 VISIBILITY_WAIT_SECONDS = 6.0
@@ -159,4 +148,3 @@ def applied_split(
 
 def phones_of(before: Iterable[Snapshot]) -> list[str]:
     return sorted({s["leadPhone"] for s in before if s.get("leadPhone")})
-

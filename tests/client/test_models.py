@@ -551,6 +551,24 @@ def test_lead_row_parses_a_spec_row() -> None:
     assert row.model_extra == {"sortCol": "x", "campaignLead": {"id": 1}}
 
 
+def test_lead_rows_validated_without_extras_keep_every_field_and_drop_the_rest() -> None:
+    import json
+
+    page = json.dumps([_row(1, "READY"), _row(2, "DO-NOT-CALL")])
+    for _ in range(2):  # either order: each class keeps its own list adapter
+        bare = LeadRow.validate_many_json(page, extras=False)
+        full = LeadRow.validate_many_json(page)
+        assert all(isinstance(row, LeadRow) for row in bare + full)
+        assert [row.model_extra for row in full] == [
+            {"sortCol": "x", "campaignLead": {"id": 1}},
+            {"sortCol": "x", "campaignLead": {"id": 2}},
+        ]
+        assert [row.model_extra for row in bare] == [None, None]
+        assert [row.model_dump() for row in bare] == [
+            row.model_dump(include=set(LeadRow.model_fields)) for row in full
+        ]
+
+
 def test_lead_row_state_tolerance() -> None:
     assert LeadRow.model_validate(_row(1, "do_not_call")).lead_state is LeadState.DO_NOT_CALL
     unknown = LeadRow.model_validate(_row(2, "SOME-NEW-STATE"))

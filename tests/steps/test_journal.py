@@ -99,18 +99,21 @@ def test_a_chunk_slices_its_rows_from_the_selection_with_the_fields_they_carried
         [LeadRow.model_validate({"leadId": i, "suppressed": False}) for i in range(6, 9)],
     ]
     plan = _selected(journal, pages, chunk_size=3)
-    assert [len(journal.selected_rows(plan, i)[0]) for i in range(3)] == [3, 3, 2]
-    frame, fields = journal.selected_rows(plan, 1)
-    assert list(frame["leadId"]) == [4, 5, 6]
-    assert list(frame["leadState"].astype(object).where(frame["leadState"].notna(), None)) == [
-        "READY",
-        "READY",
-        None,
-    ]
-    assert fields == {"lead_id", "lead_state", "suppressed"}
-    assert journal.write_before_frame(1, frame, fields)
-    assert journal.read_before_image(1)["leadId"].tolist() == [4, 5, 6]
-    assert journal.reported_fields() == fields
+    assert [journal.selected_rows(plan, i).num_rows for i in range(3)] == [3, 3, 2]
+    rows = journal.selected_rows(plan, 1)
+    assert rows.column("leadId").to_pylist() == [4, 5, 6]
+    assert rows.column("leadState").to_pylist() == ["READY", "READY", None]
+    # The before-image names the selection's rows at the chunk's place: no file of its own.
+    assert not journal.has_before_image(1) and journal.reported_fields() is None
+    journal.write_plan(plan)
+    assert journal.write_before_ref(plan, 1)
+    assert not journal.write_before_ref(plan, 1)  # an image is written once
+    assert journal.has_before_image(1) and not journal.has_before_image(0)
+    frame = journal.read_before_image(1)
+    assert frame["leadId"].tolist() == [4, 5, 6] and str(frame["leadId"].dtype) == "Int64"
+    assert journal.read_before_table(1).equals(rows)
+    assert journal.reported_fields() == {"lead_id", "lead_state", "suppressed"}
+    assert [i for i, _ in journal.before_images()] == [1]
 
 
 def test_a_selection_holding_a_lead_twice_or_without_its_fields_is_not_sliced(tmp_path):
