@@ -25,6 +25,17 @@ async def test_paged_search_returns_every_lead_once(make_settings):
         assert all(r.campaign_id == ref.campaign_id for r in rows)
 
 
+async def test_a_search_without_extras_reads_the_same_rows_without_the_rest(make_settings):
+    async with EngageClient(make_settings(page_size=97)) as client:
+        ref, criteria = await _campaign(client)
+        full = await client.search_leads(criteria, ref.account_id).collect()
+        bare = await client.search_leads(criteria, ref.account_id, extras=False).collect()
+        assert any(row.model_extra for row in full)  # the spec row's nested campaignLead
+        assert all(row.model_extra is None for row in bare)
+        fields = set(type(full[0]).model_fields)
+        assert [r.model_dump() for r in bare] == [r.model_dump(include=fields) for r in full]
+
+
 async def test_page_size_above_the_service_cap_still_adds_up(make_settings, admin):
     admin.settings(max_rows_cap=50)
     async with EngageClient(make_settings(page_size=200)) as client:
