@@ -190,7 +190,7 @@ def run_product(sandbox: Sandbox, args: argparse.Namespace, key: str) -> dict[st
         ),
         guards=Guards(max_leads=None, approval_threshold=None),
         options=RunOptions(
-            chunk_size=args.chunk_size, max_concurrency=args.concurrency, run_key=key
+            chunk_size=args.chunk_size or 0, max_concurrency=args.concurrency, run_key=key
         ),
     )
     seconds = time.perf_counter() - started

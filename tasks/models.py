@@ -156,13 +156,15 @@ MIN_AUTO_CHUNK_SIZE = 500
 class RunOptions(_Param):
     """How a run goes about its work. Whether it writes at all is the flow's `dry_run`."""
 
-    chunk_size: int | None = Field(
-        None,
-        ge=1,
+    # 0 rather than None for "choose": the Prefect UI shows an optional number as a type
+    # chooser a supervisor must click through first; this stays one number field.
+    chunk_size: int = Field(
+        0,
+        ge=0,
         le=MAX_CHUNK_SIZE,
         title="Leads per request",
-        description="None: chosen from the action budget, as few chunks as it lets start "
-        f"at once ({MIN_AUTO_CHUNK_SIZE:,} to {MAX_CHUNK_SIZE:,} leads each).",
+        description="0: chosen from the action budget, as few chunks as it lets start at "
+        f"once ({MIN_AUTO_CHUNK_SIZE:,} to {MAX_CHUNK_SIZE:,} leads each).",
     )
     run_key: str | None = Field(
         None,

@@ -165,7 +165,7 @@ def select_leads(
 
 
 def chunk_size_for(leads: int, action_windows: Sequence[tuple[int, float]]) -> int:
-    """Leads per chunk for a run of `leads` that names no size: as few chunks as the action
+    """Leads per chunk for a run of `leads` whose chunk_size is 0: as few chunks as the action
     budget lets start at once (its smallest window's limit), so no action waits for the
     budget; within MIN_AUTO_CHUNK_SIZE..MAX_CHUNK_SIZE."""
     burst = min((limit for limit, _ in action_windows), default=1)

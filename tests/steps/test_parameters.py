@@ -149,7 +149,7 @@ def test_a_run_that_names_no_chunk_size_gets_one_from_the_action_budget():
     from tasks.planning import chunk_size_for
 
     real = [(30, 10.0), (120, 60.0)]  # RingCX's action windows (contract section 7)
-    assert RunOptions().chunk_size is None
+    assert RunOptions().chunk_size == 0  # chosen at plan time
     # As few chunks as start at once: 30 here, the smallest window's limit.
     assert chunk_size_for(40_826, real) == 1361 and -(-40_826 // 1361) == 30
     assert chunk_size_for(30 * 1361 + 1, real) == 1362
@@ -157,7 +157,7 @@ def test_a_run_that_names_no_chunk_size_gets_one_from_the_action_budget():
     assert chunk_size_for(0, real) == chunk_size_for(3, real) == MIN_AUTO_CHUNK_SIZE
     assert chunk_size_for(10_000_000, real) == MAX_CHUNK_SIZE
     assert chunk_size_for(40_826, [(120, 60.0), (3, 1.0)]) == 5000  # the tightest burst
-    for bad in (0, -1, MAX_CHUNK_SIZE + 1, "many"):
+    for bad in (-1, MAX_CHUNK_SIZE + 1, "many", None):
         with pytest.raises(ValidationError, match="chunk_size"):
             RunOptions(chunk_size=bad)
     assert RunOptions(chunk_size=MAX_CHUNK_SIZE).chunk_size == MAX_CHUNK_SIZE
