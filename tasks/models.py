@@ -187,6 +187,14 @@ class RunOptions(_Param):
             )
         return value
 
+    @field_validator("chunk_size", "max_concurrency", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: Any) -> Any:
+        # Python's True is 1: `"chunk_size": true` would mean a request per lead.
+        if isinstance(value, bool):
+            raise ValueError("a number, not true or false")
+        return value
+
     @field_validator("run_key")
     @classmethod
     def _safe_key(cls, value: str | None) -> str | None:

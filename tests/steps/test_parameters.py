@@ -157,7 +157,9 @@ def test_a_run_that_names_no_chunk_size_gets_one_from_the_action_budget():
     assert chunk_size_for(0, real) == chunk_size_for(3, real) == MIN_AUTO_CHUNK_SIZE
     assert chunk_size_for(10_000_000, real) == MAX_CHUNK_SIZE
     assert chunk_size_for(40_826, [(120, 60.0), (3, 1.0)]) == 5000  # the tightest burst
-    for bad in (-1, MAX_CHUNK_SIZE + 1, "many", None):
+    for bad in (-1, MAX_CHUNK_SIZE + 1, "many", None, True, 2.5):
         with pytest.raises(ValidationError, match="chunk_size"):
             RunOptions(chunk_size=bad)
+    with pytest.raises(ValidationError, match=r"max_concurrency\n.*not true or false"):
+        RunOptions(max_concurrency=True)
     assert RunOptions(chunk_size=MAX_CHUNK_SIZE).chunk_size == MAX_CHUNK_SIZE
