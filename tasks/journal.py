@@ -108,6 +108,11 @@ def _readable(source: str | bytes) -> str | pa.BufferReader:
     return source if isinstance(source, str) else pa.BufferReader(source)
 
 
+def _chunk_start(plan: Plan, index: int) -> int:
+    """Where chunk `index`'s rows start in the selection: the chunks are its rows in order."""
+    return sum(len(chunk.lead_ids) for chunk in plan.chunks[:index])
+
+
 def _ids_frame(lead_ids: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame({"leadId": pd.array(list(lead_ids), dtype="int64")})
 
@@ -301,8 +306,8 @@ class RunJournal:
         Keeps an earlier image (False) if there is one."""
         if self.store.has(self.run_key, self._chunk(index, BEFORE)):
             return False
-        start = sum(len(chunk.lead_ids) for chunk in plan.chunks[:index])
-        body = {"start": start, "count": len(plan.chunks[index].lead_ids)}
+        # For people reading the journal; a reader takes the place from the plan again.
+        body = {"start": _chunk_start(plan, index), "count": len(plan.chunks[index].lead_ids)}
         return self._create(self._chunk(index, BEFORE_REF), json.dumps(body).encode())
 
     def selected_rows(self, plan: Plan, index: int) -> pa.Table | None:
@@ -312,15 +317,13 @@ class RunJournal:
         if not self.store.has(self.run_key, TARGET_FIELDS):
             return None
         ids = plan.chunks[index].lead_ids
-        start = sum(len(chunk.lead_ids) for chunk in plan.chunks[:index])
-        table = self._selected_slice(plan, start, len(ids))
+        table = self._selected_slice(plan, _chunk_start(plan, index), len(ids))
         if table is None or table.column("leadId").to_pylist() != ids:
             return None
         return table
 
     def _selected_slice(self, plan: Plan, start: int, count: int) -> pa.Table | None:
-        # The plan's chunks are the selection's rows in order, cut every chunk_size rows:
-        # only the row groups holding the chunk's rows are read.
+        # Only the row groups holding the rows are read.
         source, metadata = self._selection_file(plan)
         if metadata.num_rows != plan.total_leads:
             return None  # a lead in it twice (or without an id): its place is not its chunk's
@@ -363,11 +366,9 @@ class RunJournal:
         data = self._read(self._chunk(index, BEFORE))
         if data is not None:
             return pq.read_table(pa.BufferReader(data))
-        ref = self._read(self._chunk(index, BEFORE_REF))
-        if ref is None:
+        if not self.store.has(self.run_key, self._chunk(index, BEFORE_REF)):
             raise FileNotFoundError(f"{self.location}: no before-image of chunk {index}")
-        place = json.loads(ref)
-        table = self._selected_slice(self.read_plan_cached(), place["start"], place["count"])
+        table = self.selected_rows(self.read_plan_cached(), index)  # its leads, checked
         if table is None:
             raise FileNotFoundError(f"{self.location}: the selection no longer holds chunk {index}")
         return table

@@ -183,12 +183,14 @@ def build_plan(
     lead_ids: list[int],
     chunk_size: int,
     campaign_total: int,
+    action_windows: Sequence[tuple[int, float]] = (),
     list_scopes: list[ListScope] | None = None,
     selection: LeadSelection | None = None,
     target_report: dict[str, Any] | None = None,
     destination: ResolvedCampaign | None = None,
 ) -> Plan:
     ids = list(dict.fromkeys(lead_ids))
+    chunk_size = chunk_size or chunk_size_for(len(ids), action_windows)
     chunks = [
         ChunkSpec(index=i, lead_ids=ids[start : start + chunk_size])
         for i, start in enumerate(range(0, len(ids), chunk_size))

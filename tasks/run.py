@@ -45,7 +45,6 @@ from .planning import (
     base_criteria,
     build_plan,
     check_guards,
-    chunk_size_for,
     needs_approval,
     selection_key,
 )
@@ -208,10 +207,8 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
         source=source,
         criteria=SearchCriteria.model_validate(selected["criteria"]),
         lead_ids=selected["lead_ids"],
-        chunk_size=ctx.options.chunk_size
-        or chunk_size_for(
-            len(set(selected["lead_ids"])), shared_client().settings.limits_for("lead_actions")
-        ),
+        chunk_size=ctx.options.chunk_size,
+        action_windows=shared_client().settings.limits_for("lead_actions"),
         campaign_total=selected["campaign_total"],
         list_scopes=[ListScope.model_validate(x) for x in selected["list_scopes"]],
         selection=ctx.selection,
