@@ -69,6 +69,9 @@ class RateLimiter:
         #: a client's concurrency looked like from here (limited or not).
         self.in_flight: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
         self.in_flight_peaks: dict[str, int] = dict.fromkeys(OP_CLASSES, 0)
+        # Classes ever served at the same moment ("a+b", sorted): shows one run's reads
+        # overlapping another's writes, which per-class peaks cannot.
+        self.in_flight_together: set[str] = set()
 
     def acquire(self, op_class: str, key: str) -> float | None:
         """Record one request and return None, or return seconds until it would be allowed."""
@@ -106,6 +109,9 @@ class RateLimiter:
         with self._lock:
             now = self.in_flight[op_class] = self.in_flight.get(op_class, 0) + 1
             self.in_flight_peaks[op_class] = max(self.in_flight_peaks.get(op_class, 0), now)
+            for other, busy in self.in_flight.items():
+                if busy and other != op_class:
+                    self.in_flight_together.add("+".join(sorted((op_class, other))))
 
     def left(self, op_class: str) -> None:
         with self._lock:
@@ -115,6 +121,7 @@ class RateLimiter:
         with self._lock:
             self._log.clear()
             self.in_flight_peaks = dict(self.in_flight)
+            self.in_flight_together.clear()
             self.accepted = dict.fromkeys(OP_CLASSES, 0)
             self.rejected = dict.fromkeys(OP_CLASSES, 0)
             self.peaks.clear()
@@ -126,6 +133,7 @@ class RateLimiter:
                 "rate_limited_by_class": dict(self.rejected),
                 "rate_limited_429s": sum(self.rejected.values()),
                 "in_flight_peaks": dict(self.in_flight_peaks),
+                "in_flight_together": sorted(self.in_flight_together),
                 "window_peaks": [
                     {"key": key, "class": op, "limit": limit, "seconds": seconds, "peak": peak}
                     for (key, op, limit, seconds), peak in sorted(self.peaks.items())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -324,8 +324,9 @@ class EngageClient:
                 resolve_name("account", str(account), accounts, lambda a: a.account_name or "")
             ]
         candidates: list[CampaignRef] = []
-        for acc in accounts:
-            groups = await self.dial_groups_with_children(acc.account_id)
+        # One request per account, all at once: each account's round trip used to add up.
+        trees = await _all(self.dial_groups_with_children(acc.account_id) for acc in accounts)
+        for acc, groups in zip(accounts, trees, strict=True):
             if dial_group is not None:
                 groups_by_id = [g for g in groups if str(g.dial_group_id) == str(dial_group)]
                 if groups_by_id:
@@ -552,6 +553,19 @@ class EngageClient:
         if isinstance(self.auth, OAuthTokenHolder):
             return dict(self.auth.counts)
         return {}
+
+
+async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Every result, in order; the first failure is raised as itself (not as a group) once
+    the others are cancelled, so none runs on unobserved."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class _Ahead:

@@ -100,18 +100,24 @@ class EngageSettings(BaseSettings):
     )
     page_size: int = Field(1000, ge=1, le=10_000)
     page_prefetch: int = Field(
-        4,
+        15,
         ge=1,
         le=32,
         description="Pages of one counted lead search in flight at once (paced within the "
-        "search budget like any other search); 1 reads them one at a time.",
+        "search budget like any other search; RingCX's lets 15 start at once); 1 reads "
+        "them one at a time.",
     )
 
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(60.0, gt=0)
     write_timeout: float = Field(30.0, gt=0)
     pool_timeout: float = Field(30.0, gt=0)
-    max_connections: int = Field(20, ge=1)
+    max_connections: int = Field(
+        50,
+        ge=1,
+        description="Connections to the host at once: RingCX's action budget lets 30 "
+        "writes start together, and a search reads 15 pages ahead beside them.",
+    )
 
     max_retries: int = Field(4, ge=0, description="Retries of a read after a transient failure.")
     backoff_initial: float = Field(0.5, gt=0)

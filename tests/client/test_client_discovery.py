@@ -61,3 +61,46 @@ async def test_states_and_dispositions(client):
     states = await client.lead_states("99990001")
     assert "DO-NOT-CALL" in states and "READY" in states
     assert "NOANSWER" in await client.system_dispositions("99990001")
+
+
+async def test_a_campaign_is_looked_for_in_every_account_at_once(client, admin, make_settings):
+    """One dial-group tree per account, requested together: the accounts' round trips no
+    longer add up. A failing account still fails the lookup with its own error, not a
+    group of errors, and leaves no request running."""
+    from engage_voice import EngageClient, ServerError
+
+    accounts = await client.accounts()
+    assert len(accounts) > 1
+    admin.faults(latency_ms=200, path_contains="withChildren")
+    admin.http.post("/sandbox/limits/reset").raise_for_status()
+    ref = await client.find_campaign("My Predictive Campaign")
+    assert ref.campaign_name == "My Predictive Campaign"
+    assert admin.stats()["in_flight_peaks"]["admin_other"] == len(accounts)
+
+    failing = accounts[-1].account_id
+    admin.faults(script=[{"kind": "5xx", "path_contains": f"{failing}/dialGroups", "count": 5}])
+    async with EngageClient(make_settings(max_retries=0)) as fragile:
+        with pytest.raises(ServerError):
+            await fragile.find_campaign("My Predictive Campaign")
+
+
+async def test_requests_made_together_fail_as_the_first_failure_and_cancel_the_rest():
+    import asyncio
+
+    from engage_voice.client import _all
+
+    finished: list[str] = []
+
+    async def slow() -> int:
+        await asyncio.sleep(5)
+        finished.append("slow")
+        return 1
+
+    async def broken() -> int:
+        raise KeyError("this one")
+
+    sleeper = asyncio.ensure_future(slow())
+    with pytest.raises(KeyError, match="this one"):
+        await _all([sleeper, broken()])
+    assert sleeper.cancelled() and not finished
+    assert await _all(asyncio.sleep(0, result=n) for n in range(3)) == [0, 1, 2]
