@@ -9,11 +9,11 @@ from pydantic import Field
 
 from tasks.approval import cancelled_if_denied
 from tasks.credentials import DEFAULT_BLOCK, with_credentials
-from tasks.models import RunReport
+from tasks.models import MAX_CONCURRENCY, RunReport
 from tasks.proposals import DEFAULT_MAX_PLAN_AGE_MINUTES, apply_saved
 from tasks.runtime import thread_pool
 
-TASK_RUNNER_THREADS = 16
+TASK_RUNNER_THREADS = MAX_CONCURRENCY
 
 
 @flow(

@@ -7,16 +7,16 @@ from pydantic.json_schema import SkipJsonSchema
 
 from tasks.approval import cancelled_if_denied
 from tasks.credentials import DEFAULT_BLOCK, with_credentials
-from tasks.models import Guards, LeadSelection, RunOptions, RunReport
+from tasks.models import MAX_CONCURRENCY, Guards, LeadSelection, RunOptions, RunReport
 from tasks.parameters import ActionChoice
 from tasks.run import Predicate, run_pipeline
 from tasks.runtime import thread_pool
 
 from .naming import action_run_name
 
-# Chunks are I/O bound and paced by the sub-account's budget; 16 threads is the ceiling,
-# RunOptions.max_concurrency the working value.
-TASK_RUNNER_THREADS = 16
+# Chunks are I/O bound and paced by the sub-account's budget: a thread for each chunk
+# RunOptions.max_concurrency can put in flight.
+TASK_RUNNER_THREADS = MAX_CONCURRENCY
 
 
 @flow(

@@ -15,13 +15,13 @@ from prefect import flow
 from engage_voice.models import CopySetting, DuplicateAction
 from tasks.approval import cancelled_if_denied
 from tasks.credentials import DEFAULT_BLOCK, with_credentials
-from tasks.models import Guards, LeadSelection, RunOptions, RunReport
+from tasks.models import MAX_CONCURRENCY, Guards, LeadSelection, RunOptions, RunReport
 from tasks.move_destination import Destination, run_move
 from tasks.runtime import thread_pool
 
 from .naming import field
 
-TASK_RUNNER_THREADS = 16
+TASK_RUNNER_THREADS = MAX_CONCURRENCY
 
 
 def move_run_name() -> str:

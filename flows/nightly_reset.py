@@ -21,6 +21,7 @@ from engage_voice.models import (
 from tasks.approval import cancelled_if_denied
 from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.models import (
+    MAX_CONCURRENCY,
     Condition,
     Guards,
     LeadSelection,
@@ -37,7 +38,7 @@ from tasks.runtime import thread_pool
 
 from .naming import nightly_run_name
 
-TASK_RUNNER_THREADS = 16
+TASK_RUNNER_THREADS = MAX_CONCURRENCY
 
 # Leads that finished (ran out of passes, or completed) without ever reaching anyone. The
 # disposition filter is what keeps this safe: a lead whose last pass was a conversation

@@ -17,6 +17,7 @@ from pydantic import Field
 from tasks.approval import cancelled_if_denied
 from tasks.credentials import DEFAULT_BLOCK, with_credentials
 from tasks.models import (
+    MAX_CONCURRENCY,
     CampaignSelector,
     Guards,
     ResolvedCampaign,
@@ -32,7 +33,7 @@ from tasks.runtime import thread_pool
 
 from .naming import nightly_run_name
 
-TASK_RUNNER_THREADS = 16
+TASK_RUNNER_THREADS = MAX_CONCURRENCY
 
 
 # ---------------------------------------------------------------------------------------

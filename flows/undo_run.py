@@ -9,12 +9,12 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.credentials import DEFAULT_BLOCK, with_credentials
-from tasks.models import Guards, RunOptions
+from tasks.models import MAX_CONCURRENCY, Guards, RunOptions
 from tasks.runtime import thread_pool
 from tasks.undo_report import UndoIncomplete, UndoReport, undo_markdown
 from tasks.undo_runner import FLOW_NAME, run_undo
 
-TASK_RUNNER_THREADS = 16
+TASK_RUNNER_THREADS = MAX_CONCURRENCY
 
 __all__ = ["UndoIncomplete", "UndoReport", "undo_markdown", "undo_run"]
 

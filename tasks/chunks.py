@@ -1,10 +1,11 @@
-"""Chunked execution: the chunk tasks run concurrently up to `max_concurrency`, one at a
-time where the action's spec says so, and one at a time until a move's new list exists.
+"""Chunked execution: the chunk tasks run concurrently up to `max_concurrency` (or as many
+as the action budget lets start at once), one at a time where the action's spec says so, and one at a time until a move's new list exists.
 A chunk whose task fails for good is recorded as failed, never lost."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from prefect.futures import as_completed
@@ -14,10 +15,15 @@ from .actions import spec_for
 from .destination import created_list_id
 from .journal import RunJournal
 from .models import ChunkOutcome, ChunkStatus, Plan, RunOptions
+from .planning import concurrency_for
 
 
 def run_chunks(
-    plan: Plan, journal: RunJournal, options: RunOptions, logger: Any
+    plan: Plan,
+    journal: RunJournal,
+    options: RunOptions,
+    logger: Any,
+    action_windows: Sequence[tuple[int, float]] = (),
 ) -> list[ChunkOutcome]:
     root = journal.root
     spec = spec_for(plan.action)
@@ -65,7 +71,11 @@ def run_chunks(
         # Once the list exists (and is journalled), each chunk task reads it from the
         # journal and sends its leads into it by id.
 
-    concurrency = 1 if spec.one_chunk_at_a_time else options.max_concurrency
+    concurrency = (
+        1
+        if spec.one_chunk_at_a_time
+        else concurrency_for(options.max_concurrency, action_windows)
+    )
     inflight: dict[Any, int] = {}
     while pending or inflight:
         while pending and len(inflight) < concurrency:

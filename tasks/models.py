@@ -151,6 +151,9 @@ MAX_CHUNK_SIZE = 5000
 #: The smallest chunk chosen for a run that does not name one: a chunk is the unit of
 #: proof and of resume, and below this the action budget, not the run, sets its pace.
 MIN_AUTO_CHUNK_SIZE = 500
+#: The most chunks in flight at once (and the flows' task threads). RingCX's action budget
+#: lets 30 start at once; more would only wait in the pacer, one thread each.
+MAX_CONCURRENCY = 32
 
 
 class RunOptions(_Param):
@@ -173,7 +176,12 @@ class RunOptions(_Param):
         "chunks already done. Default: the flow run id.",
     )
     max_concurrency: int = Field(
-        4, ge=1, le=32, title="Requests in flight", description="Chunks in flight at once."
+        0,
+        ge=0,
+        le=MAX_CONCURRENCY,
+        title="Requests in flight",
+        description="Chunks in flight at once. 0: chosen from the action budget, as many as "
+        f"it lets start at once (at most {MAX_CONCURRENCY}).",
     )
     verify: bool = Field(True, description="Re-read RingCX after each chunk and prove it.")
 

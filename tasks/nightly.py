@@ -16,6 +16,7 @@ from . import steps
 from .errors import RunNotCompleted
 from .keys import derived_run_key
 from .models import CampaignSelector, ResolvedCampaign, RunReport
+from .overlap import in_turn
 from .runtime import shared_client
 
 
@@ -117,27 +118,30 @@ def run_each(
     base_key: str,
     run_one: Callable[[Campaign, str], CampaignOutcome],
 ) -> list[CampaignOutcome]:
+    """Every campaign's outcome, in order; the campaigns overlapped (`tasks.overlap`): the
+    next one selects while the one before acts."""
     logger = get_run_logger()
-    outcomes: list[CampaignOutcome] = []
-    for item in campaigns:
+
+    def one(item: Campaign) -> CampaignOutcome:
         source = item.source
         outcome = pending_outcome(item)
-        if item.failure is None and source is not None:
-            key = derived_run_key(base_key, f"{source.account_id}-{source.campaign_id}")
-            outcome.run_key = key
-            try:
-                ran = run_one(item, key)
-                outcome = ran.model_copy(
-                    update={
-                        k: getattr(outcome, k)
-                        for k in ("campaign", "account_id", "campaign_id", "run_key")
-                    }
-                )
-            except Exception as exc:  # the others still run; the flow fails at the end
-                logger.error("campaign %s failed: %s", outcome.campaign, exc)
-                outcome.message = f"{type(exc).__name__}: {exc}"
-        outcomes.append(outcome)
-    return outcomes
+        if item.failure is not None or source is None:
+            return outcome
+        key = derived_run_key(base_key, f"{source.account_id}-{source.campaign_id}")
+        outcome.run_key = key
+        try:
+            ran = run_one(item, key)
+        except Exception as exc:  # the others still run; the flow fails at the end
+            logger.error("campaign %s failed: %s", outcome.campaign, exc)
+            outcome.message = f"{type(exc).__name__}: {exc}"
+            return outcome
+        return ran.model_copy(
+            update={
+                k: getattr(outcome, k) for k in ("campaign", "account_id", "campaign_id", "run_key")
+            }
+        )
+
+    return in_turn(campaigns, one)
 
 
 def status_of(report: RunReport) -> Literal["verified", "done", "nothing to do", "dry run"]:

@@ -3,7 +3,8 @@ write."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from .frames import check_conditions
 from .journal import RunJournal
 from .models import (
     MAX_CHUNK_SIZE,
+    MAX_CONCURRENCY,
     MIN_AUTO_CHUNK_SIZE,
     ChunkSpec,
     Guards,
@@ -138,19 +140,25 @@ def select_leads(
     keys = load_target_table(selection.targets) if selection.targets is not None else None
     if keys is not None and not keys.values:
         raise EmptyTargetTable(keys)
-    counted_before = scope_counts(client, source)
-    if keys is not None:
-        match, rows = match_targets(client, source.account_id, criteria, keys)
-        report = match.model_dump(mode="json")
-        report["summary"] = match.summary()
-        pages: Iterable[list[LeadRow]] = [rows] if rows else []
-    else:
-        pages = client.search_leads(criteria, source.account_id, extras=False)
-    journal.write_selection(pages, conditions, predicate)
-    ids = journal.selected_ids()
-    # Counted again after the search, and the smaller kept: leads deleted meanwhile must
-    # not make a whole-campaign selection look narrower than the campaign.
-    counted_after = scope_counts(client, source)
+    # The scope is counted while the search runs, and again once its last page is in (while
+    # the file is finished), and the smaller kept: leads deleted meanwhile must not make a
+    # whole-campaign selection look narrower than the campaign. Neither count waits for
+    # the other work, nor the work for them.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scope-count") as pool:
+        before = pool.submit(scope_counts, client, source)
+        after: list[Future[tuple[int, dict[int, int]]]] = []
+        if keys is not None:
+            match, rows = match_targets(client, source.account_id, criteria, keys)
+            report = match.model_dump(mode="json")
+            report["summary"] = match.summary()
+            pages: Iterable[list[LeadRow]] = [rows] if rows else []
+        else:
+            pages = client.search_leads(criteria, source.account_id, extras=False)
+        read = _then(pages, lambda: after.append(pool.submit(scope_counts, client, source)))
+        journal.write_selection(read, conditions, predicate)
+        ids = journal.selected_ids()
+        counted_before = before.result()
+        counted_after = (after[0] if after else pool.submit(scope_counts, client, source)).result()
     selected = journal.selected_per_list(source.list_ids)
     scopes = [
         ListScope(
@@ -164,6 +172,12 @@ def select_leads(
     return criteria, ids, (min(counted_before[0], counted_after[0]), scopes), report
 
 
+def _then(pages: Iterable[list[LeadRow]], done: Callable[[], Any]) -> Iterator[list[LeadRow]]:
+    """The pages, then `done()` once the last has been read (not when reading fails)."""
+    yield from pages
+    done()
+
+
 def chunk_size_for(leads: int, action_windows: Sequence[tuple[int, float]]) -> int:
     """Leads per chunk for a run of `leads` whose chunk_size is 0: as few chunks as the action
     budget lets start at once (its smallest window's limit), so no action waits for the
@@ -171,6 +185,15 @@ def chunk_size_for(leads: int, action_windows: Sequence[tuple[int, float]]) -> i
     burst = min((limit for limit, _ in action_windows), default=1)
     wanted = -(-leads // max(burst, 1))
     return max(MIN_AUTO_CHUNK_SIZE, min(MAX_CHUNK_SIZE, wanted))
+
+
+def concurrency_for(wanted: int, action_windows: Sequence[tuple[int, float]]) -> int:
+    """Chunks in flight for a run whose max_concurrency is `wanted` (0: as many as the
+    action budget lets start at once, its smallest window's limit, up to MAX_CONCURRENCY)."""
+    if wanted:
+        return wanted
+    burst = min((limit for limit, _ in action_windows), default=1)
+    return max(1, min(MAX_CONCURRENCY, burst))
 
 
 def build_plan(

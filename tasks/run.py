@@ -41,6 +41,7 @@ from .models import (
     RunReport,
     Verification,
 )
+from .overlap import selection_read
 from .planning import (
     base_criteria,
     build_plan,
@@ -155,6 +156,7 @@ def run_pipeline(
             if isinstance(resumed, RunReport):
                 return resumed
             plan, baseline = resumed
+            selection_read()
         else:
             planned = _plan(ctx)
             if isinstance(planned, RunReport):
@@ -200,6 +202,7 @@ def _plan(ctx: RunContext) -> Plan | RunReport:
     selected = steps.select_leads(
         ctx.selection, source, ctx.journal.root, ctx.run_key, ctx.predicate
     )
+    selection_read()  # the next campaign of an overlapped run may start reading
     plan = build_plan(
         run_key=ctx.run_key,
         flow=ctx.flow_name,
@@ -274,7 +277,13 @@ def _commit(ctx: RunContext, plan: Plan) -> dict[str, int]:
 
 def _act_and_prove(ctx: RunContext, plan: Plan, baseline: dict[str, int]) -> RunReport:
     _rename(plan)
-    outcomes = run_chunks(plan, ctx.journal, ctx.options, ctx.logger)
+    outcomes = run_chunks(
+        plan,
+        ctx.journal,
+        ctx.options,
+        ctx.logger,
+        shared_client().settings.limits_for("lead_actions"),
+    )
     report = ctx.report(plan, outcomes, "")
     if ctx.options.verify:
         report.run_verifications = spec_for(plan.action).run_checks(
@@ -305,7 +314,10 @@ def _rename(plan: Plan) -> None:
 
 
 def _baseline(plan: Plan) -> dict[str, int]:
-    """Counts taken before the first write, for the run-level proof of a move or copy."""
+    """Counts taken before the first write, for the run-level proof of a move or copy
+    (the only proof that reads them: without a destination there is nothing to count)."""
+    if plan.destination is None:
+        return {}
     client = shared_client()
     account = plan.source.account_id
     base = {

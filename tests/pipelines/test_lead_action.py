@@ -604,3 +604,34 @@ def test_a_state_change_spends_no_search_on_before_images_unless_a_lead_left(eng
     image = journal.read_before_image(1)
     assert set(left).isdisjoint(image["leadId"]) and len(image) == 47
     assert set(journal.read_before_image(0)["leadState"]) == {"READY"}
+
+
+def test_a_run_naming_no_concurrency_puts_the_action_budgets_burst_in_flight(engage_env):
+    """max_concurrency 0 (the default): as many chunks in flight as the action budget lets
+    start at once, not the 4 it used to be; and a run without a destination spends no count
+    on a baseline only a move's proof reads."""
+    from tasks.planning import concurrency_for
+    from tasks.runtime import shared_client
+
+    windows = shared_client().settings.limits_for("lead_actions")
+    burst = concurrency_for(0, windows)
+    assert burst > 4, windows
+    ready = SearchCriteria(campaign_id=12345, lead_states=["READY"]).to_wire()
+    leads = _leads(engage_env.server.store, "99990001", ready)
+    chunk = max(1, len(leads) // (burst + 2))  # more chunks than start at once
+    assert -(-len(leads) // chunk) > burst
+    engage_env.faults(latency_ms=300, path_contains="campaignLeads/actions")
+    engage_env.call("POST", "/sandbox/limits/reset")
+    report = lead_action(
+        action=PauseLeads(),
+        selection=_selection(lead_states=["READY"]),
+        guards=Guards(max_leads=None, approval_threshold=None, approval_fraction=None),
+        options=RunOptions(chunk_size=chunk),
+    )
+    assert report.ok, report.discrepancies
+    stats = engage_env.stats()
+    assert stats["in_flight_peaks"]["lead_actions"] == burst
+    assert stats["rate_limited_429s"] == 0
+    counts = stats["requests_by_class"]["lead_search_count"]
+    # Two scope counts, the search's own, then a proof before and after each chunk.
+    assert counts == 3 + 2 * report.chunks, counts

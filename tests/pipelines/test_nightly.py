@@ -88,6 +88,85 @@ def _table_artifact(key: str) -> list[dict]:
     return json.loads(data) if isinstance(data, str) else data
 
 
+def test_nightly_reset_reads_the_next_campaign_while_the_one_before_acts(engage_env):
+    """Overlapped campaigns: Spring Promo's pages are read while My Predictive Campaign's
+    actions are in flight (never together before: one campaign ran after the other), and
+    every campaign's outcome is still its own, in the order given."""
+    store = engage_env.server.store
+    wanted = {c: _resettable(store, c) for c in (PREDICTIVE, SPRING)}
+    chunk = 5
+    assert len(wanted[PREDICTIVE]) > 3 * chunk
+    # The first campaign acts for seconds, one chunk at a time; the second's reads are slow
+    # enough to be seen by the sandbox while they are served.
+    engage_env.faults(latency_ms=500, path_contains="campaignLeads/actions")
+    engage_env.call("POST", "/sandbox/limits/reset")
+    outcomes = nightly_reset(
+        campaigns=[
+            CampaignSelector(campaign="My Predictive Campaign"),
+            CampaignSelector(campaign="Spring Promo 2026"),
+        ],
+        options=RunOptions(run_key="overlap-1", chunk_size=chunk, max_concurrency=1),
+    )
+    assert [(o.campaign_id, o.status) for o in outcomes] == [
+        (PREDICTIVE, "verified"),
+        (SPRING, "verified"),
+    ]
+    for outcome in outcomes:
+        assert outcome.updated == len(wanted[outcome.campaign_id])
+        assert outcome.run_key == f"overlap-1.{ACCOUNT}-{outcome.campaign_id}"
+    stats = engage_env.stats()
+    assert "lead_actions+lead_search" in stats["in_flight_together"]
+    assert stats["rate_limited_429s"] == 0
+
+
+def test_overlapped_campaigns_start_in_turn_and_a_crash_starts_no_more():
+    import threading
+    import time
+
+    from tasks.overlap import OVERLAP, in_turn, selection_read
+
+    events: list[str] = []
+    lock = threading.Lock()
+    running = [0]
+    most = [0]
+
+    def note(what: str) -> None:
+        with lock:
+            events.append(what)
+
+    def campaign(name: str) -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        note(f"{name} selects")
+        time.sleep(0.05)
+        note(f"{name} read")
+        selection_read()
+        time.sleep(0.2)  # acting
+        note(f"{name} acted")
+        with lock:
+            running[0] -= 1
+        return name.upper()
+
+    assert in_turn(["a", "b", "c"], campaign) == ["A", "B", "C"]
+    # Each starts selecting only after the one before has read, and acts beside it.
+    assert events.index("b selects") > events.index("a read")
+    assert events.index("c selects") > events.index("b read")
+    assert events.index("b selects") < events.index("a acted")
+    assert most[0] == OVERLAP
+
+    def crashing(name: str) -> str:
+        if name == "b":
+            raise KeyboardInterrupt  # not a campaign's failure: the whole run stops
+        return name
+
+    started: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        in_turn(["a", "b", "c"], lambda n: started.append(n) or crashing(n))
+    assert started == ["a", "b"]
+    selection_read()  # outside an overlapped run: nothing to release, no error
+
+
 def test_nightly_reset_bad_input_changes_nothing(engage_env):
     writes = engage_env.writes()
     campaigns = [CampaignSelector(campaign="My Predictive Campaign")]
@@ -230,7 +309,9 @@ def test_nightly_suppress_releases_nothing_when_a_row_is_unreadable(engage_env, 
     }
     for name, given in inputs.items():
         with pytest.raises(DncUnreadable) as info:
-            nightly_suppress(campaigns=campaigns, options=RunOptions(run_key=f"dnc-{name}"), **given)
+            nightly_suppress(
+                campaigns=campaigns, options=RunOptions(run_key=f"dnc-{name}"), **given
+            )
         text = str(info.value)
         rows = (7, 8) if name == "file" else (6, 7)
         assert f"row {rows[0]} '2.12555E+09': scientific notation" in text, text
@@ -302,8 +383,12 @@ def test_a_lead_whose_phone_became_unreadable_is_not_released(engage_env):
     nightly_suppress(campaigns=campaigns, phones=[r["leadPhone"] for r in free])
     changed = free[0]["leadId"]
     store.update_lead(ACCOUNT, changed, {"leadPhone": "2125550100123456"})  # 16 digits
-    result = nightly_suppress(campaigns=campaigns, phones=[free[2]["leadPhone"]],
-                              max_release_fraction=1.0)
+    result = nightly_suppress(
+        campaigns=campaigns, phones=[free[2]["leadPhone"]], max_release_fraction=1.0
+    )
     assert result[0].unsuppressed == 1  # free[1] only
-    assert store.get_lead(changed)["suppressed"] and not store.get_lead(free[1]["leadId"])["suppressed"]
+    assert (
+        store.get_lead(changed)["suppressed"]
+        and not store.get_lead(free[1]["leadId"])["suppressed"]
+    )
     assert changed in set(read_state(state_path(ACCOUNT, PREDICTIVE))["leadId"])

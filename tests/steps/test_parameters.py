@@ -163,3 +163,20 @@ def test_a_run_that_names_no_chunk_size_gets_one_from_the_action_budget():
     with pytest.raises(ValidationError, match=r"max_concurrency\n.*not true or false"):
         RunOptions(max_concurrency=True)
     assert RunOptions(chunk_size=MAX_CHUNK_SIZE).chunk_size == MAX_CHUNK_SIZE
+
+
+def test_a_run_that_names_no_concurrency_gets_the_action_budgets_burst():
+    from tasks.models import MAX_CONCURRENCY
+    from tasks.planning import concurrency_for
+
+    real = [(30, 10.0), (120, 60.0)]
+    assert RunOptions().max_concurrency == 0  # chosen when the chunks start
+    assert concurrency_for(0, real) == 30  # as many as start at once
+    assert concurrency_for(0, [(120, 60.0), (3, 1.0)]) == 3  # the tightest burst
+    assert concurrency_for(0, [(500, 10.0)]) == MAX_CONCURRENCY  # a thread each, no more
+    assert concurrency_for(0, []) == 1  # no windows known: one at a time
+    assert concurrency_for(4, real) == 4  # named: kept
+    assert RunOptions(max_concurrency=MAX_CONCURRENCY).max_concurrency == MAX_CONCURRENCY
+    for bad in (-1, MAX_CONCURRENCY + 1, "many", None, True, False, 2.5):
+        with pytest.raises(ValidationError, match="max_concurrency"):
+            RunOptions(max_concurrency=bad)
