@@ -620,7 +620,9 @@ def test_a_run_naming_no_concurrency_puts_the_action_budgets_burst_in_flight(eng
     leads = _leads(engage_env.server.store, "99990001", ready)
     chunk = max(1, len(leads) // (burst + 2))  # more chunks than start at once
     assert -(-len(leads) // chunk) > burst
-    engage_env.faults(latency_ms=300, path_contains="campaignLeads/actions")
+    # Long enough that every chunk the budget admits is started (a Prefect task each, on
+    # two busy cores) before the first answer comes back.
+    engage_env.faults(latency_ms=2000, path_contains="campaignLeads/actions")
     engage_env.call("POST", "/sandbox/limits/reset")
     report = lead_action(
         action=PauseLeads(),
