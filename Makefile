@@ -76,6 +76,7 @@ reliability: $(STAMP)
 bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_nightly.py
 	$(BIN)/python benchmarks/bench_shared_budget.py
 	$(BIN)/python benchmarks/bench_journal.py
 	$(BIN)/python benchmarks/bench_end_to_end.py

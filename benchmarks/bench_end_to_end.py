@@ -6,7 +6,8 @@ each request held --latency-ms by the sandbox. Each run gets a
 freshly seeded sandbox in a process of its own (so the sandbox never shares a core's GIL
 with what it measures), enforcing RingCX's windows divided by --scale:
 
-    lead_action     the product: guards, journal, one proof per chunk (--concurrency), in
+    lead_action     the product: guards, journal, one proof per chunk, --concurrency in flight
+                    (default: as many as the action budget starts at once), in
                     chunks of --chunk-size (default: the size it chooses from the budget)
     sdk batch       a sequential script with the official SDK: one PUT per
                     --script-chunk-size leads, no proof, sleeping through every 429
@@ -280,7 +281,11 @@ async def _plain(
     base = f"/voice/api/v1/admin/accounts/{account}/campaignLeads"
     scope = {"campaignId": campaign, "campaignIds": [campaign]}
     started = time.perf_counter()
-    limit = asyncio.Semaphore(args.concurrency)
+    from tasks.planning import concurrency_for
+
+    # As many in flight as the product puts there (its choice, when --concurrency is 0).
+    windows = sandbox.settings().limits_for("lead_actions")
+    limit = asyncio.Semaphore(concurrency_for(args.concurrency, windows))
     requests = 0
     async with httpx.AsyncClient(
         base_url=sandbox.url, headers={"X-Auth-Token": "sandbox-api-token"}, timeout=120
@@ -381,7 +386,9 @@ def main() -> None:
     parser.add_argument("--script-chunk-size", type=int, default=500)
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--latency-ms", type=float, default=40.0)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=int, default=0, help="chunks in flight (0: the product's choice)"
+    )
     parser.add_argument("--per-lead-sample", type=int, default=300)
     parser.add_argument("--limits-off", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--skip-off", action="store_true", help="leave out the limits-off pair")
