@@ -1,6 +1,7 @@
-"""Chunked execution: the chunk tasks run concurrently up to `max_concurrency` (or as many
-as the action budget lets start at once), one at a time where the action's spec says so, and one at a time until a move's new list exists.
-A chunk whose task fails for good is recorded as failed, never lost."""
+"""Chunked execution: the chunk tasks run concurrently up to `max_concurrency` (0: as many
+as the action budget lets start at once), one at a time where the action's spec says so,
+and one at a time until a move's new list exists. A chunk whose task fails for good is
+recorded as failed, never lost."""
 
 from __future__ import annotations
 
