@@ -611,7 +611,7 @@ def test_a_run_naming_no_concurrency_puts_the_action_budgets_burst_in_flight(eng
     start at once, not the 4 it used to be; and a run without a destination spends no count
     on a baseline only a move's proof reads."""
     from tasks.planning import concurrency_for
-    from tasks.runtime import shared_client
+    from tasks.runtime import close_clients, shared_client
 
     windows = shared_client().settings.limits_for("lead_actions")
     burst = concurrency_for(0, windows)
@@ -621,7 +621,10 @@ def test_a_run_naming_no_concurrency_puts_the_action_budgets_burst_in_flight(eng
     chunk = max(1, len(leads) // (burst + 2))  # more chunks than start at once
     assert -(-len(leads) // chunk) > burst
     # Long enough that every chunk the budget admits is started (a Prefect task each, on
-    # two busy cores) before the first answer comes back.
+    # two busy cores) before the first answer comes back; and the token outlives the hold
+    # (a test before may have left the sandbox issuing tokens that last 2 s).
+    engage_env.call("PUT", "/sandbox/settings", json={"access_token_ttl_seconds": 300})
+    close_clients()  # and a token of that lifetime, not one issued before
     engage_env.faults(latency_ms=2000, path_contains="campaignLeads/actions")
     engage_env.call("POST", "/sandbox/limits/reset")
     report = lead_action(
