@@ -391,17 +391,15 @@ class EngageClient:
                     counts: list[int | None] = [None] * len(lists)
                     if with_counts and lists:
                         counts = list(
-                            await asyncio.gather(
-                                *(
-                                    self.count_leads(
-                                        SearchCriteria(
-                                            campaign_id=summary.campaign_id,
-                                            list_ids=[item.list_id],
-                                        ),
-                                        account.account_id,
-                                    )
-                                    for item in lists
+                            await _all(
+                                self.count_leads(
+                                    SearchCriteria(
+                                        campaign_id=summary.campaign_id,
+                                        list_ids=[item.list_id],
+                                    ),
+                                    account.account_id,
                                 )
+                                for item in lists
                             )
                         )
                     campaign = Campaign(
