@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -444,6 +445,17 @@ class EngageClient:
     ) -> list[LeadRow]:
         """One raw page. Prefer `search_leads`, which reconciles pages against the count.
         Without `extras`, fields beyond LeadRow's are not kept (`model_extra` is None)."""
+        body = await self._search_body(criteria, page, max_rows, account_id)
+        return _page_rows(body, extras)
+
+    async def _search_body(
+        self,
+        criteria: SearchCriteria,
+        page: int,
+        max_rows: int | None,
+        account_id: str | None,
+    ) -> bytes:
+        """One page's response body, not yet validated."""
         account = self._account(account_id)
         response = await self.transport.request(
             "POST",
@@ -452,16 +464,7 @@ class EngageClient:
             params={"page": page, "maxRows": max_rows or self.settings.page_size},
             json=criteria.to_wire(),
         )
-        # Validating the raw JSON skips building a thousand dicts per page first.
-        try:
-            return LeadRow.validate_many_json(response.content, extras=extras)
-        except ValidationError:
-            body = response.json()
-            if not isinstance(body, list):
-                raise EngageError(
-                    f"lead search returned {type(body).__name__}, not a list of rows"
-                ) from None
-            raise
+        return response.content
 
     def search_leads(
         self,
@@ -566,21 +569,41 @@ async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
         raise
 
 
+def _page_rows(body: bytes, extras: bool) -> list[LeadRow]:
+    # Validating the raw JSON skips building a thousand dicts per page first.
+    try:
+        return LeadRow.validate_many_json(body, extras=extras)
+    except ValidationError:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            raise EngageError("lead search returned a body that is not JSON") from None
+        if not isinstance(parsed, list):
+            raise EngageError(
+                f"lead search returned {type(parsed).__name__}, not a list of rows"
+            ) from None
+        raise
+
+
 class _Ahead:
     """Pages of one search requested ahead, up to `page_prefetch` in flight and never past
     `last` (the count's pages): the caller still takes them one by one, in order, and a
     page past `last` (rows added meanwhile) is read when asked for. The transport paces
-    each request as it would a sequential one."""
+    each request as it would a sequential one. A page read ahead is held as its response
+    body and validated when taken: a body is about a quarter of its rows' size, so a
+    caller slower than the reads holds `prefetch` bodies, not `prefetch` pages of rows."""
 
     def __init__(
         self,
-        read: Callable[[int, int], Awaitable[list[LeadRow]]],
+        read: Callable[[int, int], Awaitable[bytes]],
+        parse: Callable[[bytes], list[LeadRow]],
         rows: int,
         last: int,
         prefetch: int,
     ) -> None:
-        self.read, self.rows, self.last, self.prefetch = read, rows, last, prefetch
-        self.tasks: dict[int, asyncio.Future[list[LeadRow]]] = {}
+        self.read, self.parse, self.rows, self.last = read, parse, rows, last
+        self.prefetch = prefetch
+        self.tasks: dict[int, asyncio.Future[bytes]] = {}
 
     async def page(self, number: int) -> list[LeadRow]:
         for ahead in range(number, min(number + self.prefetch, self.last + 1)):
@@ -590,8 +613,10 @@ class _Ahead:
                 task.add_done_callback(lambda t: t.cancelled() or t.exception())
                 self.tasks[ahead] = task
         if number in self.tasks:
-            return await self.tasks.pop(number)
-        return await self.read(number, self.rows)
+            body = await self.tasks.pop(number)
+        else:
+            body = await self.read(number, self.rows)
+        return self.parse(body)
 
     def cancel(self) -> None:
         for task in self.tasks.values():
@@ -639,9 +664,13 @@ class LeadSearch:
         return self._pages()
 
     async def _page(self, page: int, rows: int) -> list[LeadRow]:
-        return await self.client.search_page(
-            self.criteria, page, rows, self.account_id, extras=self.extras
-        )
+        return self._rows(await self._body(page, rows))
+
+    async def _body(self, page: int, rows: int) -> bytes:
+        return await self.client._search_body(self.criteria, page, rows, self.account_id)
+
+    def _rows(self, body: bytes) -> list[LeadRow]:
+        return _page_rows(body, self.extras)
 
     async def _pages(self) -> AsyncIterator[list[LeadRow]]:
         if self.verify_count:
@@ -655,7 +684,8 @@ class LeadSearch:
             page_base=base or 0, page_size=self.page_size, expected=self.expected
         )
         ahead = _Ahead(
-            self._page,
+            self._body,
+            self._rows,
             self.page_size,
             self._counted_pages(tally),
             self.client.settings.page_prefetch,

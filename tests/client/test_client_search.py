@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from engage_voice import ApiError, EngageClient, PagingMismatchError, SyncEngageClient
@@ -164,6 +166,34 @@ async def test_pages_of_a_counted_search_are_read_ahead_and_yielded_in_order(
         pages = [[r.lead_id for r in page] async for page in search]
     assert pages == one_by_one
     assert admin.stats()["in_flight_peaks"]["lead_search"] == prefetch
+
+
+async def test_pages_read_ahead_are_held_as_bodies_and_validated_when_taken(
+    make_settings, admin, monkeypatch
+):
+    """A caller slower than the reads holds response bodies, not pages of rows (a body is a
+    fraction of its rows' size: a 1,000,000-lead export stays under its memory target)."""
+    validated = []
+    real = client_module._page_rows
+
+    def counting(body, extras):
+        validated.append(len(body))
+        return real(body, extras)
+
+    monkeypatch.setattr(client_module, "_page_rows", counting)
+    async with EngageClient(make_settings(page_size=100, page_prefetch=4)) as client:
+        ref, criteria = await _campaign(client)
+        validated.clear()
+        pages = client.search_leads(criteria, ref.account_id).__aiter__()
+        first = await pages.__anext__()
+        # The other three reads land while the caller is busy elsewhere.
+        await asyncio.sleep(0.5)
+        assert len(first) == 100 and len(validated) == 1
+        rest = [page async for page in pages]
+    assert len(validated) == 1 + len(rest)
+    assert len({r.lead_id for page in [first, *rest] for r in page}) == sum(
+        len(page) for page in [first, *rest]
+    )
 
 
 def test_a_search_left_after_its_first_page_cancels_what_it_read_ahead(make_settings, admin):
