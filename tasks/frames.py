@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -198,13 +198,21 @@ _BUILDERS = {
     "category": _category_column,
 }
 _GET_ALL = attrgetter(*(_FIELD[wire] for wire in LEAD_COLUMNS))
+_FROM_DICT = itemgetter(*(_FIELD[wire] for wire in LEAD_COLUMNS))
+_DICT = attrgetter("__dict__")
 
 
 def rows_to_frame(rows: Sequence[LeadRow]) -> pd.DataFrame:
     """One typed column per LEAD_COLUMNS entry, in that order. Extra (unknown) fields the
     service sent are not columns: the frame's shape must not depend on the page."""
-    # One C-level getter call per row, then a transpose: far cheaper than 35 passes.
-    columns = list(zip(*map(_GET_ALL, rows), strict=True)) or [()] * len(LEAD_COLUMNS)
+    # One C-level getter call per row, then a transpose: far cheaper than 35 passes. The
+    # getter reads the model's __dict__, where a lookup costs a fifth of an attribute's on a
+    # pydantic model (through attributes the transpose was two thirds of this function).
+    try:
+        tuples = list(map(_FROM_DICT, map(_DICT, rows)))
+    except KeyError:  # a row whose __dict__ lacks a field: read through its attributes
+        tuples = list(map(_GET_ALL, rows))
+    columns = list(zip(*tuples, strict=True)) or [()] * len(LEAD_COLUMNS)
     data = {
         wire: _BUILDERS[kind](wire, values)
         for (wire, kind), values in zip(LEAD_COLUMNS.items(), columns, strict=True)

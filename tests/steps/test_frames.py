@@ -73,6 +73,21 @@ def test_rows_to_frame_types_every_column(frames_rows):
     assert bool(first["suppressed"]) is True and bool(second["suppressed"]) is False
 
 
+def test_rows_read_through_attributes_give_the_same_frame(frames_rows):
+    """A row whose fields are not in its __dict__ (a proxy, a view) takes the attribute
+    path and builds the same frame as the models themselves."""
+
+    class Proxy:
+        def __init__(self, row):
+            self._row = row
+
+        def __getattr__(self, name):
+            return getattr(self._row, name)
+
+    rows = frames_rows(50)
+    pd.testing.assert_frame_equal(rows_to_frame([Proxy(r) for r in rows]), rows_to_frame(rows))
+
+
 def test_lead_state_categories_are_fixed_so_pages_concat_as_categoricals(frames_rows):
     page1 = rows_to_frame(frames_rows(5))
     page2 = rows_to_frame(frames_rows(5, start=100))
