@@ -175,7 +175,26 @@ class Browser:
 
     def click(self, text: str, root: WebElement | None = None) -> None:
         scope: Any = root or self.driver
-        scope.find_element(By.XPATH, f".//button[normalize-space()='{text}']").click()
+        button = scope.find_element(By.XPATH, f".//button[normalize-space()='{text}']")
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
+
+    def submit(self, text: str, what: str, done: Callable[[], Any], timeout: float = 60) -> Any:
+        """Click `text` and wait for `done()`. A click the form did not take (on two busy
+        cores the button can be clicked while the form redraws) leaves the page where it
+        was: after 20 s with nothing done and the page unchanged, it is clicked once more."""
+        page = self.driver.current_url
+        self.click(text)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            found = done()
+            if found:
+                return found
+            time.sleep(0.5)
+        if self.driver.current_url == page:
+            self.screenshot(f"not-taken-{what.replace(' ', '-')}")
+            self._again(f"click {text}", lambda: self.click(text) or True)
+        return self.wait_for(what, done, timeout)
 
     def text_of(self, xpath: str) -> str:
         """The visible text of the elements at `xpath`, spaces collapsed; "" while they
@@ -194,4 +213,5 @@ class Browser:
                 return found
             time.sleep(0.5)
         self.screenshot(f"timeout-{what.replace(' ', '-')}")
-        raise AssertionError(f"timed out waiting for {what}")
+        page = self.text_of("//body")[:600]
+        raise AssertionError(f"timed out waiting for {what}; the page said: {page}")

@@ -47,14 +47,15 @@ def test_a_supervisor_fills_the_run_form_and_sees_the_verified_counts(product, o
         ui.switch(("dry_run",), on=False)  # on by default for runs started by hand
         ui.screenshot("1-run-form", scroll_to=ui.field("dry_run"))
         before = product.run_ids(deployment["id"])
-        ui.click("Submit")
         # The UI goes back to the deployment's runs; the new run is the one not seen before.
-        run_id = ui.wait_for(
+        run_id = ui.submit(
+            "Submit",
             "the submitted run",
             lambda: next(iter(product.run_ids(deployment["id"]) - before), None),
         )
         run = product.wait_for_state(run_id, {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
         assert run["state"]["type"] == "COMPLETED", run["state"]
+        assert product.run_ids(deployment["id"]) - before == {run_id}  # submitted once
         assert run["parameters"]["dry_run"] is False
         assert run["parameters"]["options"]["chunk_size"] == 250
         ui.open(f"{product.ui_url}/runs/flow-run/{run_id}", until="Completed")
