@@ -44,7 +44,7 @@ from bench_pipeline import min_seconds
 from engage_sandbox import FaultConfig, SandboxConfig, SandboxServer, SandboxStore
 from engage_sandbox.config import DEFAULT_RATE_LIMITS
 from engage_sandbox.seed import seed
-from leads_cli.embedded import settings_env
+from leads_cli.embedded import settings_env, settings_for
 from leads_cli.prefect_api import prefect_api
 
 ACCOUNT = "99990001"
@@ -97,18 +97,21 @@ def audit(store: SandboxStore, wanted: dict[int, list[int]]) -> int:
     )
 
 
+def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
+    return SandboxConfig(
+        seed=None,
+        rate_limit_scale=args.scale,
+        faults=FaultConfig(latency_ms=args.action_latency_ms, path_contains="campaignLeads/actions"),
+    )
+
+
 def serve(args: argparse.Namespace) -> None:
     """The sandbox, freshly seeded, in a process of its own (so it never shares the run's
     GIL): prints its URL, answers `audit` with the count of leads not reset, and stops
     when its stdin closes."""
     store = SandboxStore()
     wanted = fill(store, CAMPAIGNS[: args.campaigns], args.leads)
-    config = SandboxConfig(
-        seed=None,
-        rate_limit_scale=args.scale,
-        faults=FaultConfig(latency_ms=args.action_latency_ms, path_contains="campaignLeads/actions"),
-    )
-    with SandboxServer(config, store=store) as server:
+    with SandboxServer(sandbox_config(args), store=store) as server:
         leads = sum(len(ids) for ids in wanted.values())
         print(json.dumps({"url": server.base_url, "leads": leads}), flush=True)
         for line in sys.stdin:
@@ -138,6 +141,9 @@ class PrefectRetries(logging.Handler):
 
 
 class Sandbox:
+    """The served sandbox of `serve`, seen as `settings_for` sees an embedded one: its
+    `base_url` and the `config` it was started with."""
+
     def __init__(self, args: argparse.Namespace) -> None:
         command = [
             sys.executable, __file__, "serve", "--campaigns", str(args.campaigns),
@@ -150,7 +156,8 @@ class Sandbox:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin, self.stdout = self.process.stdin, self.process.stdout
         info = json.loads(self.stdout.readline())
-        self.url, self.leads = info["url"], info["leads"]
+        self.base_url, self.leads = info["url"], info["leads"]
+        self.config = sandbox_config(args)
 
     def audit(self) -> int:
         self.stdin.write("audit\n")
@@ -168,7 +175,6 @@ class Sandbox:
 def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Both runs against the Prefect API this process is given, each on a fresh sandbox."""
     import tasks.overlap
-    from engage_voice import EngageSettings
     from engage_voice.models import LeadState
     from flows.nightly_reset import nightly_reset
     from tasks.models import CampaignSelector, Guards, RunOptions
@@ -177,23 +183,13 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     names = CAMPAIGNS[: args.campaigns]
     shipped = tasks.overlap.OVERLAP
     os.environ["LEADS_JOURNAL_DIR"] = tempfile.mkdtemp(prefix="bench-journal-")
-    defaults = SandboxConfig()  # the credentials a served sandbox accepts
     runs: dict[str, dict[str, Any]] = {}
     with prefect_api():  # the server PREFECT_API_URL names
         retries = PrefectRetries()
         for label, overlap in (("in series", 1), ("overlapped", shipped)):
             retries.count = 0
             with Sandbox(args) as sandbox:
-                settings = EngageSettings(
-                    _env_file=None,
-                    host=sandbox.url,
-                    platform_host=sandbox.url,
-                    client_id=defaults.client_id,
-                    client_secret=defaults.client_secret.get_secret_value(),
-                    jwt=defaults.jwt.get_secret_value(),
-                    rate_limit_scale=args.scale,
-                )
-                os.environ.update(settings_env(settings))
+                os.environ.update(settings_env(settings_for(sandbox)))  # type: ignore[arg-type]
                 close_clients()
                 tasks.overlap.OVERLAP = overlap
                 try:
@@ -210,7 +206,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 finally:
                     tasks.overlap.OVERLAP = shipped
                 close_clients()
-                stats = httpx.get(f"{sandbox.url}/sandbox/stats").json()
+                stats = httpx.get(f"{sandbox.base_url}/sandbox/stats").json()
                 runs[label] = {
                     "seconds": round(seconds, 2),
                     "verified": all(o.status == "verified" for o in outcomes),

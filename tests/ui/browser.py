@@ -185,12 +185,9 @@ class Browser:
         was: after 20 s with nothing done and the page unchanged, it is clicked once more."""
         page = self.driver.current_url
         self.click(text)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            found = done()
-            if found:
-                return found
-            time.sleep(0.5)
+        found = _poll(done, 20)
+        if found:
+            return found
         if self.driver.current_url == page:
             self.screenshot(f"not-taken-{what.replace(' ', '-')}")
             self._again(f"click {text}", lambda: self.click(text) or True)
@@ -206,12 +203,20 @@ class Browser:
             return ""
 
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = check()
-            if found:
-                return found
-            time.sleep(0.5)
+        found = _poll(check, timeout)
+        if found:
+            return found
         self.screenshot(f"timeout-{what.replace(' ', '-')}")
         page = self.text_of("//body")[:600]
         raise AssertionError(f"timed out waiting for {what}; the page said: {page}")
+
+
+def _poll(check: Callable[[], Any], seconds: float) -> Any:
+    """`check()`'s first truthy answer within `seconds` (asked every half second), or None."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    return None
