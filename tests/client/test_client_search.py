@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from engage_voice import ApiError, EngageClient, PagingMismatchError, SyncEngageClient
+from engage_voice import ApiError, EngageClient, EngageError, PagingMismatchError, SyncEngageClient
 from engage_voice import client as client_module
 from engage_voice.models import SearchCriteria
 from engage_voice.paging import PageTally
@@ -208,3 +208,26 @@ def test_a_search_left_after_its_first_page_cancels_what_it_read_ahead(make_sett
         # The client goes on as before: a whole search still adds up.
         total = client.count_leads(criteria, ref.account_id)
         assert sum(len(page) for page in client.search_leads(criteria, ref.account_id)) == total
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"<html>Service Unavailable</html>", "not JSON"),
+        (b"", "not JSON"),
+        (b'{"leadId": 1}', "dict, not a list of rows"),
+        (b"null", "NoneType, not a list of rows"),
+    ],
+)
+def test_a_page_body_that_is_not_a_list_of_rows_is_refused_by_name(body, said):
+    """What a proxy or a changed service may answer a search with: a typed, specific error
+    (it used to leak a bare JSONDecodeError for a body that is not JSON)."""
+    with pytest.raises(EngageError, match=said):
+        client_module._page_rows(body, extras=False)
+
+
+def test_a_page_with_a_malformed_row_names_the_row_and_field():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="leadId"):
+        client_module._page_rows(b'[{"leadId": 1}, {"leadId": "x"}]', extras=True)
