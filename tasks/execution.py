@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from engage_voice import (
@@ -31,7 +32,7 @@ from engage_voice.transport import compute_backoff, retry_budget_seconds
 from .actions import Chunk, Unresolvable, spec_for
 from .journal import RunJournal
 from .models import ChunkOutcome, ChunkStatus, Plan
-from .verification import Snapshot, Target, snapshot, snapshots_from_table
+from .verification import LazySnapshots, Snapshot, Target, snapshot, snapshots_from_table
 
 log = logging.getLogger("leads.execution")
 
@@ -47,20 +48,24 @@ class _Deferred(Exception):
 
 def _before_image(
     client: SyncEngageClient, plan: Plan, journal: RunJournal, index: int
-) -> dict[int, Snapshot]:
+) -> Mapping[int, Snapshot]:
     if journal.has_before_image(index):
         # Written by an earlier attempt before it wrote anything: the true prior state.
         return snapshots_from_table(journal.read_before_table(index))
     criteria, account = plan.chunk_criteria(index), plan.source.account_id
     if spec_for(plan.action).before_from_selection:
-        selected = journal.selected_rows(plan, index)
+        ids = plan.chunks[index].lead_ids
         # A count (its own budget, three times the actions') instead of a search: when
         # every lead of the chunk still matches the filter, the rows the selection read are
         # its before-image. On a live dialer leads leave filters all the time; a chunk with
         # one that has is read again, so the lead is neither acted on nor in the image.
-        if selected is not None and client.count_leads(criteria, account) == selected.num_rows:
+        # The rows themselves are read only when a proof or a resend needs them.
+        in_place = journal.selected_rows(plan, index, ["leadId"]) is not None
+        if in_place and client.count_leads(criteria, account) == len(ids):
             journal.write_before_ref(plan, index)
-            return snapshots_from_table(selected)
+            return LazySnapshots(
+                ids, lambda: snapshots_from_table(journal.read_before_table(index))
+            )
     rows = []
     for page in client.search_leads(criteria, account, extras=False):
         rows.extend(page)

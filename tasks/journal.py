@@ -310,19 +310,24 @@ class RunJournal:
         body = {"start": _chunk_start(plan, index), "count": len(plan.chunks[index].lead_ids)}
         return self._create(self._chunk(index, BEFORE_REF), json.dumps(body).encode())
 
-    def selected_rows(self, plan: Plan, index: int) -> pa.Table | None:
-        """Chunk `index`'s rows as the selection read them; None when the selection's rows
-        at the chunk's place are not exactly its leads (a selection holding a lead twice,
-        or a journal from before the fields were recorded)."""
+    def selected_rows(
+        self, plan: Plan, index: int, columns: list[str] | None = None
+    ) -> pa.Table | None:
+        """Chunk `index`'s rows as the selection read them (these `columns`, default all);
+        None when the selection's rows at the chunk's place are not exactly its leads (a
+        selection holding a lead twice, or a journal from before the fields were recorded).
+        `columns=["leadId"]` decides that without reading the rows."""
         if not self.store.has(self.run_key, TARGET_FIELDS):
             return None
         ids = plan.chunks[index].lead_ids
-        table = self._selected_slice(plan, _chunk_start(plan, index), len(ids))
+        table = self._selected_slice(plan, _chunk_start(plan, index), len(ids), columns)
         if table is None or table.column("leadId").to_pylist() != ids:
             return None
         return table
 
-    def _selected_slice(self, plan: Plan, start: int, count: int) -> pa.Table | None:
+    def _selected_slice(
+        self, plan: Plan, start: int, count: int, columns: list[str] | None = None
+    ) -> pa.Table | None:
         # Only the row groups holding the rows are read.
         source, metadata = self._selection_file(plan)
         if metadata.num_rows != plan.total_leads:
@@ -337,7 +342,7 @@ class RunJournal:
                 groups.append(group)
             offset += rows
         selection = pq.ParquetFile(_readable(source), metadata=metadata)
-        return selection.read_row_groups(groups).slice(start - first, count)
+        return selection.read_row_groups(groups, columns=columns).slice(start - first, count)
 
     def _selection_file(self, plan: Plan) -> tuple[str | bytes, pq.FileMetaData]:
         key = (self.store.location, self.run_key, plan.created_at.isoformat())

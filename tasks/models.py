@@ -151,6 +151,12 @@ MAX_CHUNK_SIZE = 5000
 #: The smallest chunk chosen for a run that does not name one: a chunk is the unit of
 #: proof and of resume, and below this the action budget, not the run, sets its pace.
 MIN_AUTO_CHUNK_SIZE = 500
+#: How many chunks a run that names no chunk size is cut into (more when MAX_CHUNK_SIZE
+#: asks for it, fewer when the action budget starts fewer at once): chunk tasks share one
+#: worker's interpreter, and past a handful each further chunk adds a task run, a count
+#: before and after, and a journal record, not parallelism. Measured with
+#: `benchmarks/bench_end_to_end.py --chunk-size`.
+AUTO_CHUNKS = 8
 #: The most chunks in flight at once (and the flows' task threads). RingCX's action budget
 #: lets 30 start at once; more would only wait in the pacer, one thread each.
 MAX_CONCURRENCY = 32
@@ -166,8 +172,9 @@ class RunOptions(_Param):
         ge=0,
         le=MAX_CHUNK_SIZE,
         title="Leads per request",
-        description="0: chosen from the action budget, as few chunks as it lets start at "
-        f"once ({MIN_AUTO_CHUNK_SIZE:,} to {MAX_CHUNK_SIZE:,} leads each).",
+        description=f"0: chosen for the run, about {AUTO_CHUNKS} chunks (no more than the "
+        f"action budget lets start at once), {MIN_AUTO_CHUNK_SIZE:,} to {MAX_CHUNK_SIZE:,} "
+        "leads each.",
     )
     run_key: str | None = Field(
         None,

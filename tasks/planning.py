@@ -17,6 +17,7 @@ from .errors import RunRefused
 from .frames import check_conditions
 from .journal import RunJournal
 from .models import (
+    AUTO_CHUNKS,
     MAX_CHUNK_SIZE,
     MAX_CONCURRENCY,
     MIN_AUTO_CHUNK_SIZE,
@@ -179,11 +180,11 @@ def _then(pages: Iterable[list[LeadRow]], done: Callable[[], Any]) -> Iterator[l
 
 
 def chunk_size_for(leads: int, action_windows: Sequence[tuple[int, float]]) -> int:
-    """Leads per chunk for a run of `leads` whose chunk_size is 0: as few chunks as the action
-    budget lets start at once (its smallest window's limit), so no action waits for the
-    budget; within MIN_AUTO_CHUNK_SIZE..MAX_CHUNK_SIZE."""
+    """Leads per chunk for a run of `leads` whose chunk_size is 0: AUTO_CHUNKS chunks, or as
+    few as the action budget lets start at once (its smallest window's limit) when that is
+    fewer, so no action waits for the budget; within MIN_AUTO_CHUNK_SIZE..MAX_CHUNK_SIZE."""
     burst = min((limit for limit, _ in action_windows), default=1)
-    wanted = -(-leads // max(burst, 1))
+    wanted = -(-leads // max(min(burst, AUTO_CHUNKS), 1))
     return max(MIN_AUTO_CHUNK_SIZE, min(MAX_CHUNK_SIZE, wanted))
 
 

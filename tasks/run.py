@@ -27,6 +27,7 @@ from .approval import approve_plan
 from .chunks import run_chunks
 from .destination import check_new_list_free, destination_of
 from .errors import RunNotCompleted
+from .heap import steady_heap
 from .journal import RunJournal, RunKeyConflictError
 from .keys import base_run_key
 from .models import (
@@ -133,6 +134,32 @@ def run_pipeline(
 ) -> RunReport:
     """Run one pipeline (plan and guard only when `dry_run`). `source` and `destination`, when the flow has resolved them, are
     used as they are (a resumed run uses its journalled plan's)."""
+    with steady_heap():
+        return _run(
+            flow_name=flow_name,
+            action=action,
+            selection=selection,
+            guards=guards,
+            options=options,
+            dry_run=dry_run,
+            predicate=predicate,
+            source=source,
+            destination=destination,
+        )
+
+
+def _run(
+    *,
+    flow_name: str,
+    action: ActionParams,
+    selection: LeadSelection,
+    guards: Guards,
+    options: RunOptions,
+    dry_run: bool,
+    predicate: Predicate | None,
+    source: ResolvedCampaign | None,
+    destination: ResolvedCampaign | None,
+) -> RunReport:
     run_key = base_run_key(options)
     ctx = RunContext(
         flow_name=flow_name,

@@ -17,7 +17,7 @@ failed proof seconds, while deciding early would resend a copy that was made.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -75,6 +75,41 @@ def snapshots_from_table(table: pa.Table) -> dict[int, Snapshot]:
         int(row[0]): dict(zip(SNAPSHOT_FIELDS, row, strict=True))
         for row in zip(*values, strict=True)
     }
+
+
+class LazySnapshots(Mapping[int, Snapshot]):
+    """A before-image whose lead ids are known and whose rows are read on first use.
+
+    A chunk acting on the selection's rows needs only their ids to send and to prove by
+    count; the rows (thousands of snapshots) are built only when a detailed proof or a
+    resend asks for a lead's prior state.
+    """
+
+    def __init__(self, ids: Iterable[int], load: Callable[[], dict[int, Snapshot]]) -> None:
+        self._ids = list(dict.fromkeys(int(i) for i in ids))
+        self._known = frozenset(self._ids)
+        self._load = load
+        self._rows: dict[int, Snapshot] | None = None
+
+    def _loaded(self) -> dict[int, Snapshot]:
+        if self._rows is None:
+            rows = self._load()
+            if rows.keys() != self._known:
+                raise ValueError("a before-image's rows are not the leads it was made for")
+            self._rows = rows
+        return self._rows
+
+    def __getitem__(self, lead_id: int) -> Snapshot:
+        return self._loaded()[lead_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, lead_id: object) -> bool:
+        return lead_id in self._known
 
 
 VISIBILITY_WAIT_SECONDS = 6.0
@@ -136,7 +171,7 @@ def find_leads(
 
 
 def applied_split(
-    expect: Expectation, before: dict[int, Snapshot], after: dict[int, Snapshot]
+    expect: Expectation, before: Mapping[int, Snapshot], after: dict[int, Snapshot]
 ) -> tuple[list[int], list[int]]:
     """(leads already in the promised state, leads not) by comparing before and after."""
     done: list[int] = []

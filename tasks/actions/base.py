@@ -8,7 +8,7 @@ this package (the registry in `__init__`) and in the client's models.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -51,7 +51,7 @@ class Chunk:
     plan: Plan
     journal: RunJournal
     index: int
-    before: dict[int, Snapshot]
+    before: Mapping[int, Snapshot]
     target: Target | None
     # What the proof found out, kept in the chunk's outcome (the undo of a copy reads them).
     created_ids: list[int] | None = None

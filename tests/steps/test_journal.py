@@ -100,6 +100,7 @@ def test_a_chunk_slices_its_rows_from_the_selection_with_the_fields_they_carried
     ]
     plan = _selected(journal, pages, chunk_size=3)
     assert [journal.selected_rows(plan, i).num_rows for i in range(3)] == [3, 3, 2]
+    assert [journal.selected_rows(plan, i, ["leadId"]).num_columns for i in range(3)] == [1] * 3
     rows = journal.selected_rows(plan, 1)
     assert rows.column("leadId").to_pylist() == [4, 5, 6]
     assert rows.column("leadState").to_pylist() == ["READY", "READY", None]
@@ -125,10 +126,11 @@ def test_a_selection_holding_a_lead_twice_or_without_its_fields_is_not_sliced(tm
     assert plan.chunks[0].lead_ids == [1, 2]
     # Lead 2 twice: which row is its state? And every later chunk's place is off by one.
     assert twice.selected_rows(plan, 0) is None and twice.selected_rows(plan, 1) is None
+    assert twice.selected_rows(plan, 0, ["leadId"]) is None
     older = RunJournal(tmp_path, "older")
     plan = _selected(older, [rows[:2]], chunk_size=2)
     (tmp_path / "older" / "targets.fields.json").unlink()  # a journal from before
-    assert older.selected_rows(plan, 0) is None
+    assert older.selected_rows(plan, 0) is None and older.selected_rows(plan, 0, ["leadId"]) is None
 
 
 @pytest.mark.parametrize("store", ["directory", "sqlite"])
@@ -156,3 +158,23 @@ def test_chunk_tasks_share_the_flow_s_plan_and_see_a_new_record(tmp_path, store)
     (tmp_path / "j" / "shared" / "plan.json").write_bytes(other.model_dump_json().encode())
     found = fresh.read_plan_cached()
     assert found is not plan and found.chunks[0].lead_ids == [7, 8]
+
+
+def test_a_before_image_read_on_demand_reads_its_rows_once_and_only_for_values():
+    from tasks.verification import LazySnapshots
+
+    loads: list[int] = []
+
+    def load():
+        loads.append(1)
+        return {i: {"leadId": i, "leadState": "READY"} for i in (3, 1, 2)}
+
+    before = LazySnapshots([1, 2, 3], load)
+    assert sorted(before) == [1, 2, 3] and len(before) == 3 and 2 in before and 9 not in before
+    assert loads == []  # ids, length and membership need no rows
+    assert before[2]["leadState"] == "READY" and before.get(9) is None
+    assert [s["leadId"] for s in before.values()] == [1, 2, 3]
+    assert loads == [1]  # read once
+    wrong = LazySnapshots([1, 2], lambda: {1: {"leadId": 1}})
+    with pytest.raises(ValueError, match="not the leads it was made for"):
+        wrong[1]

@@ -145,14 +145,20 @@ def test_dry_run_is_the_flows_parameter_not_an_option():
 
 
 def test_a_run_that_names_no_chunk_size_gets_one_from_the_action_budget():
-    from tasks.models import MAX_CHUNK_SIZE, MIN_AUTO_CHUNK_SIZE
+    from tasks.models import AUTO_CHUNKS, MAX_CHUNK_SIZE, MIN_AUTO_CHUNK_SIZE
     from tasks.planning import chunk_size_for
 
     real = [(30, 10.0), (120, 60.0)]  # RingCX's action windows (contract section 7)
     assert RunOptions().chunk_size == 0  # chosen at plan time
-    # As few chunks as start at once: 30 here, the smallest window's limit.
-    assert chunk_size_for(40_826, real) == 1361 and -(-40_826 // 1361) == 30
-    assert chunk_size_for(30 * 1361 + 1, real) == 1362
+    # AUTO_CHUNKS chunks (fewer than the 30 the budget starts at once: each chunk costs a
+    # task run and two counts, and the chunks share one interpreter).
+    assert AUTO_CHUNKS == 8
+    assert chunk_size_for(32_070, real) == 4009 and -(-32_070 // 4009) == 8
+    assert chunk_size_for(8 * 4009 + 1, real) == 4010
+    # More, of MAX_CHUNK_SIZE, when that is what the leads need.
+    assert chunk_size_for(40_826, real) == MAX_CHUNK_SIZE
+    # Fewer when the budget starts fewer at once: no chunk waits for it.
+    assert chunk_size_for(12_000, [(4, 1.0)]) == 3000
     # Never below the unit of proof, never above what one request may carry.
     assert chunk_size_for(0, real) == chunk_size_for(3, real) == MIN_AUTO_CHUNK_SIZE
     assert chunk_size_for(10_000_000, real) == MAX_CHUNK_SIZE
