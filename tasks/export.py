@@ -20,15 +20,11 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from engage_voice.models import LeadRow
+from tasks.conditions import apply_conditions, check_conditions
 from tasks.files import atomic_path, shown
-from tasks.frames import (
-    LEAD_COLUMNS,
-    LEAD_SCHEMA,
-    apply_conditions,
-    check_conditions,
-    rows_to_frame,
-)
+from tasks.frames import LEAD_COLUMNS, LEAD_SCHEMA, rows_to_frame
 from tasks.models import Condition
+from tasks.tables import page_table
 
 __all__ = ["FrameSummary", "read_lead_ids", "stream_to_csv", "stream_to_parquet"]
 
@@ -67,17 +63,15 @@ def stream_to_parquet(
             for page in pages:
                 count += 1
                 rows_in += len(page)
-                frame = apply_conditions(rows_to_frame(page), checked, now)
+                table = page_table(page, checked, now)
                 # Let go of the rows before the next page is fetched: the loop variable
                 # would otherwise keep this page alive while the next one is being built.
                 del page
-                if frame.empty:
+                if table.num_rows == 0:
                     continue
-                rows_out += len(frame)
-                writer.write_table(
-                    pa.Table.from_pandas(frame, schema=LEAD_SCHEMA, preserve_index=False)
-                )
-                del frame
+                rows_out += table.num_rows
+                writer.write_table(table)
+                del table
         size = temporary.stat().st_size
     return FrameSummary(
         path=shown(path),

@@ -17,10 +17,10 @@ from engage_voice import AmbiguousWriteError
 from engage_voice.models import EmailLeads, SearchCriteria
 
 from . import steps
+from .conditions import check_conditions
 from .errors import RunNotCompleted
 from .export import FrameSummary, stream_to_csv, stream_to_parquet
 from .files import destination, is_url, join, shown
-from .frames import check_conditions
 from .journal import RunJournal
 from .models import MAX_CHUNK_SIZE, Guards, LeadSelection, ResolvedCampaign, RunOptions
 from .planning import base_criteria

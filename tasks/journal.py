@@ -36,6 +36,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,10 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 def _noting_fields(
     pages: Iterable[Sequence[LeadRow]], fields: set[str]
 ) -> Iterator[Sequence[LeadRow]]:
+    every = LeadRow.model_fields.keys()
     for page in pages:
-        for row in page:
-            fields.update(row.__pydantic_fields_set__)  # model_fields_set, less a call per row
+        if not fields >= every:  # once every field has been seen, no row can add one
+            fields.update(*map(attrgetter("__pydantic_fields_set__"), page))  # no call per row
         yield page
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from engage_voice.models import LeadState, SearchCriteria
 
+from .conditions import check_conditions
 from .fanout import fan_out
-from .frames import check_conditions
 from .keys import base_run_key
 from .models import Condition, Guards, LeadSelection, RunOptions, RunReport
 from .nightly import (

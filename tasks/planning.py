@@ -13,8 +13,8 @@ import pandas as pd
 from engage_voice import SyncEngageClient
 from engage_voice.models import ActionParams, LeadRow, SearchCriteria
 
+from .conditions import check_conditions
 from .errors import RunRefused
-from .frames import check_conditions
 from .journal import RunJournal
 from .models import (
     AUTO_CHUNKS,

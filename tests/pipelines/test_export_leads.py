@@ -11,9 +11,9 @@ import pytest
 
 from engage_voice.models import SearchCriteria
 from flows.export_leads import export_leads
+from tasks.conditions import ConditionError
 from tasks.export import FrameSummary
 from tasks.exports import EMAIL_SENDING, EmailExport, EmailMaybeSent, email_filter
-from tasks.frames import ConditionError
 from tasks.journal import RunJournal
 from tasks.models import CampaignSelector, Condition, LeadSelection, TargetKey, TargetTable
 from tasks.runtime import journal_root

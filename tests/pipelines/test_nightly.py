@@ -96,9 +96,10 @@ def test_nightly_reset_reads_the_next_campaign_while_the_one_before_acts(engage_
     wanted = {c: _resettable(store, c) for c in (PREDICTIVE, SPRING)}
     chunk = 5
     assert len(wanted[PREDICTIVE]) > 3 * chunk
-    # The first campaign acts for seconds, one chunk at a time; the second's reads are slow
-    # enough to be seen by the sandbox while they are served.
-    engage_env.faults(latency_ms=500, path_contains="campaignLeads/actions")
+    # The first campaign acts for seconds, one chunk at a time, so the second's reads come
+    # while it does: a second's latency per action, because the second campaign's flow run
+    # can take over two seconds to start on a busy SQLite-backed Prefect (a 503, retried).
+    engage_env.faults(latency_ms=1000, path_contains="campaignLeads/actions")
     engage_env.call("POST", "/sandbox/limits/reset")
     outcomes = nightly_reset(
         campaigns=[
@@ -115,7 +116,7 @@ def test_nightly_reset_reads_the_next_campaign_while_the_one_before_acts(engage_
         assert outcome.updated == len(wanted[outcome.campaign_id])
         assert outcome.run_key == f"overlap-1.{ACCOUNT}-{outcome.campaign_id}"
     stats = engage_env.stats()
-    assert "lead_actions+lead_search" in stats["in_flight_together"]
+    assert "lead_actions+lead_search" in stats["in_flight_together"], stats
     assert stats["rate_limited_429s"] == 0
 
 

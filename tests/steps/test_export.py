@@ -10,8 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tasks.conditions import ConditionError
 from tasks.export import FrameSummary, read_lead_ids, stream_to_csv, stream_to_parquet
-from tasks.frames import LEAD_COLUMNS, LEAD_SCHEMA, ConditionError, rows_to_frame
+from tasks.frames import LEAD_COLUMNS, LEAD_SCHEMA, rows_to_frame
 from tasks.models import Condition
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -9,16 +9,8 @@ import pytest
 from pydantic.alias_generators import to_camel
 
 from engage_voice.models import SYSTEM_DISPOSITIONS, LeadRow, LeadState
-from tasks.frames import (
-    LEAD_COLUMNS,
-    LEAD_SCHEMA,
-    ConditionError,
-    apply_conditions,
-    check_conditions,
-    concat_frames,
-    resolve_column,
-    rows_to_frame,
-)
+from tasks.conditions import ConditionError, apply_conditions, check_conditions, resolve_column
+from tasks.frames import LEAD_COLUMNS, LEAD_SCHEMA, concat_frames, rows_to_frame
 from tasks.models import Condition
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
