@@ -7,7 +7,7 @@ in `tasks.conditions`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter, itemgetter
@@ -204,7 +204,7 @@ def row_columns(rows: Sequence[LeadRow]) -> list[tuple[Any, ...]]:
     return list(zip(*tuples, strict=True)) or [()] * len(LEAD_COLUMNS)
 
 
-def columns_to_frame(columns: dict[str, Sequence[Any]]) -> pd.DataFrame:
+def columns_to_frame(columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
     """A frame of these LEAD_COLUMNS (wire name -> values), typed as in rows_to_frame."""
     data = {wire: _BUILDERS[LEAD_COLUMNS[wire]](wire, values) for wire, values in columns.items()}
     return pd.DataFrame(data, copy=False)

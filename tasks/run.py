@@ -120,6 +120,7 @@ class RunContext:
         return report
 
 
+@steady_heap()
 def run_pipeline(
     *,
     flow_name: str,
@@ -134,32 +135,6 @@ def run_pipeline(
 ) -> RunReport:
     """Run one pipeline (plan and guard only when `dry_run`). `source` and `destination`, when the flow has resolved them, are
     used as they are (a resumed run uses its journalled plan's)."""
-    with steady_heap():
-        return _run(
-            flow_name=flow_name,
-            action=action,
-            selection=selection,
-            guards=guards,
-            options=options,
-            dry_run=dry_run,
-            predicate=predicate,
-            source=source,
-            destination=destination,
-        )
-
-
-def _run(
-    *,
-    flow_name: str,
-    action: ActionParams,
-    selection: LeadSelection,
-    guards: Guards,
-    options: RunOptions,
-    dry_run: bool,
-    predicate: Predicate | None,
-    source: ResolvedCampaign | None,
-    destination: ResolvedCampaign | None,
-) -> RunReport:
     run_key = base_run_key(options)
     ctx = RunContext(
         flow_name=flow_name,
