@@ -60,6 +60,7 @@ def test_a_process_that_froze_its_own_heap_is_left_as_it_is():
         frozen = gc.get_freeze_count()
         with steady_heap():
             _Node()
-        assert gc.get_freeze_count() == frozen
+        # Still frozen, and nothing added (objects freed meanwhile leave the count).
+        assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
