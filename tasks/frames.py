@@ -21,14 +21,13 @@ from pydantic.alias_generators import to_camel
 from engage_voice.models import SYSTEM_DISPOSITIONS, LeadRow, LeadState
 
 __all__ = [
-    "BASE_CATEGORIES",
     "FIELD_OF",
     "LEAD_COLUMNS",
     "LEAD_SCHEMA",
     "concat_frames",
     "empty_frame",
-    "category_codes",
     "columns_to_frame",
+    "page_categories",
     "row_columns",
     "rows_to_frame",
 ]
@@ -81,7 +80,7 @@ if list(FIELD_OF) != list(LEAD_COLUMNS):  # a field added to LeadRow must get a 
 
 # Categories present in every frame whatever the page holds, so pages concat as categoricals
 # (pandas falls back to object when categories differ). Values outside them are appended.
-BASE_CATEGORIES: dict[str, tuple[str, ...]] = {
+_BASE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "leadState": tuple(state.value for state in LeadState),
     "lastPassDisposition": SYSTEM_DISPOSITIONS,
 }
@@ -146,7 +145,7 @@ def _str_column(values: Sequence[Any]) -> Any:
 
 
 def _base_dtype(wire: str) -> tuple[pd.CategoricalDtype, dict[str, int]]:
-    categories = BASE_CATEGORIES.get(wire, ())
+    categories = _BASE_CATEGORIES.get(wire, ())
     return pd.CategoricalDtype(categories), {c: i for i, c in enumerate(categories)}
 
 
@@ -161,22 +160,22 @@ def _extended_dtype(wire: str, extra: tuple[str, ...]) -> tuple[pd.CategoricalDt
     return pd.CategoricalDtype(categories), {c: i for i, c in enumerate(categories)}
 
 
-def category_codes(wire: str, values: Sequence[Any]) -> tuple[pd.CategoricalDtype, np.ndarray]:
-    """The column's categories (the base ones, then the page's others, sorted, so two pages
-    holding the same values get the same categories) and each value's code (-1: null)."""
+def page_categories(wire: str, values: Iterable[Any]) -> tuple[pd.CategoricalDtype, dict[str, int]]:
+    """A page's categories of `wire` and each one's code: the base ones, then the page's
+    other values sorted, so two pages holding the same values get the same categories."""
     dtype, index = _BASE_DTYPES[wire]
     # LeadState is a StrEnum, so its members hash and compare like their wire values.
     extra = {v for v in values if v is not None and v not in index}
-    if extra:
-        dtype, index = _extended_dtype(wire, tuple(sorted(str(v) for v in extra)))
-    codes = np.fromiter(
-        (-1 if v is None else index[v] for v in values), dtype=np.int32, count=len(values)
-    )
-    return dtype, codes
+    if not extra:
+        return dtype, index
+    return _extended_dtype(wire, tuple(sorted(str(v) for v in extra)))
 
 
 def _category_column(wire: str, values: Sequence[Any]) -> pd.Categorical:
-    dtype, codes = category_codes(wire, values)
+    dtype, index = page_categories(wire, values)
+    codes = np.fromiter(
+        (-1 if v is None else index[v] for v in values), dtype=np.int32, count=len(values)
+    )
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 

@@ -20,11 +20,11 @@ from engage_voice.models import LeadRow
 
 from .conditions import condition_mask
 from .frames import (
-    BASE_CATEGORIES,
     FIELD_OF,
     LEAD_COLUMNS,
     LEAD_SCHEMA,
     columns_to_frame,
+    page_categories,
     row_columns,
 )
 from .models import Condition
@@ -50,10 +50,8 @@ def _datetime(wire: str, values: Sequence[Any]) -> pa.Array:
 
 def _category(wire: str, values: Sequence[Any]) -> pa.Array:
     strings = _str(wire, values)
-    base = BASE_CATEGORIES.get(wire, ())
-    present = {v for v in pc.unique(strings).to_pylist() if v is not None}
-    # The frame's categories: the base ones, then the page's others sorted.
-    categories = pa.array([*base, *sorted(present.difference(base))], pa.string())
+    dtype, _ = page_categories(wire, pc.unique(strings).to_pylist())  # the frame's categories
+    categories = pa.array(list(dtype.categories), pa.string())
     return pa.DictionaryArray.from_arrays(pc.index_in(strings, value_set=categories), categories)
 
 
@@ -72,7 +70,8 @@ def page_table(
     """The rows satisfying every one of these checked conditions, as a LEAD_SCHEMA table."""
     if checked:
         # The conditions' columns first: the rows they drop are never converted.
-        named = [w for w in LEAD_COLUMNS if w in {condition.column for condition in checked}]
+        wanted = {condition.column for condition in checked}
+        named = [w for w in LEAD_COLUMNS if w in wanted]
         values = {w: [getattr(row, FIELD_OF[w]) for row in rows] for w in named}
         keep = condition_mask(columns_to_frame(values), checked, now)
         rows = list(compress(rows, keep))

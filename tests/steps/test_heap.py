@@ -64,3 +64,15 @@ def test_a_process_that_froze_its_own_heap_is_left_as_it_is():
         assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_run_that_fails_gives_the_heap_back():
+    import pytest
+
+    with pytest.raises(RuntimeError, match="mid-run"), steady_heap():
+        assert gc.get_freeze_count() > 0
+        raise RuntimeError("mid-run")
+    assert gc.get_freeze_count() == 0
+    with steady_heap():  # and the next run freezes again
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
