@@ -15,7 +15,8 @@ import asyncio
 import difflib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -50,6 +51,7 @@ from .models import (
     SearchCriteria,
 )
 from .paging import PROBE, PageTally, decide_page_base
+from .records import LeadRecord, lead_records_json
 from .settings import EngageSettings
 from .transport import Transport
 
@@ -86,6 +88,7 @@ class CampaignRef(BaseModel):
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 def _norm(name: str) -> str:
@@ -446,7 +449,7 @@ class EngageClient:
         """One raw page. Prefer `search_leads`, which reconciles pages against the count.
         Without `extras`, fields beyond LeadRow's are not kept (`model_extra` is None)."""
         body = await self._search_body(criteria, page, max_rows, account_id)
-        return _page_rows(body, extras)
+        return _page_rows(body, lambda data: LeadRow.validate_many_json(data, extras=extras))
 
     async def _search_body(
         self,
@@ -474,15 +477,36 @@ class EngageClient:
         page_size: int | None = None,
         verify_count: bool = True,
         extras: bool = True,
-    ) -> LeadSearch:
+    ) -> LeadSearch[LeadRow]:
         """Async iterator over pages of leads, reconciled against `count=true`; rows keep
         the fields beyond LeadRow's unless `extras` is False (cheaper, for bulk reads)."""
         return LeadSearch(
             self,
             criteria,
             self._account(account_id),
+            lambda body: LeadRow.validate_many_json(body, extras=extras),
+            _LEAD_ID,
             page_size=page_size or self.settings.page_size,
-            extras=extras,
+            verify_count=verify_count,
+        )
+
+    def search_lead_records(
+        self,
+        criteria: SearchCriteria,
+        account_id: str | None = None,
+        *,
+        page_size: int | None = None,
+        verify_count: bool = True,
+    ) -> LeadSearch[LeadRecord]:
+        """As `search_leads`, the rows as `LeadRecord` dicts: the same fields and checks at
+        about half the cost per row, for reads that only turn rows into columns."""
+        return LeadSearch(
+            self,
+            criteria,
+            self._account(account_id),
+            lead_records_json,
+            _RECORD_ID,
+            page_size=page_size or self.settings.page_size,
             verify_count=verify_count,
         )
 
@@ -569,10 +593,10 @@ async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
         raise
 
 
-def _page_rows(body: bytes, extras: bool) -> list[LeadRow]:
+def _page_rows(body: bytes, validate: Callable[[bytes], list[R]]) -> list[R]:
     # Validating the raw JSON skips building a thousand dicts per page first.
     try:
-        return LeadRow.validate_many_json(body, extras=extras)
+        return validate(body)
     except ValidationError:
         try:
             parsed = json.loads(body)
@@ -585,7 +609,14 @@ def _page_rows(body: bytes, extras: bool) -> list[LeadRow]:
         raise
 
 
-class _Ahead:
+def _LEAD_ID(row: LeadRow) -> int:
+    return row.lead_id
+
+
+_RECORD_ID: Callable[[LeadRecord], int] = itemgetter("lead_id")
+
+
+class _Ahead(Generic[R]):
     """Pages of one search requested ahead, up to `page_prefetch` in flight and never past
     `last` (the count's pages): the caller still takes them one by one, in order, and a
     page past `last` (rows added meanwhile) is read when asked for. The transport paces
@@ -596,7 +627,7 @@ class _Ahead:
     def __init__(
         self,
         read: Callable[[int, int], Awaitable[bytes]],
-        parse: Callable[[bytes], list[LeadRow]],
+        parse: Callable[[bytes], list[R]],
         rows: int,
         last: int,
         prefetch: int,
@@ -605,7 +636,7 @@ class _Ahead:
         self.prefetch = prefetch
         self.tasks: dict[int, asyncio.Future[bytes]] = {}
 
-    async def page(self, number: int) -> list[LeadRow]:
+    async def page(self, number: int) -> list[R]:
         for ahead in range(number, min(number + self.prefetch, self.last + 1)):
             if ahead not in self.tasks:
                 task = asyncio.ensure_future(self.read(ahead, self.rows))
@@ -624,8 +655,9 @@ class _Ahead:
         self.tasks.clear()
 
 
-class LeadSearch:
-    """An async iterator of the pages (lists of `LeadRow`) of one lead search: the count
+class LeadSearch(Generic[R]):
+    """An async iterator of the pages (lists of rows: `LeadRow`s or `LeadRecord`s, as the
+    `validate` it is given makes them; `key` reads a row's lead id) of one search: the count
     first, then pages from the page base until the tally holds that many distinct leads.
     Iterated once; its figures stay for inspection."""
 
@@ -634,13 +666,14 @@ class LeadSearch:
         client: EngageClient,
         criteria: SearchCriteria,
         account_id: str,
+        validate: Callable[[bytes], list[R]],
+        key: Callable[[R], int],
         *,
         page_size: int,
         verify_count: bool = True,
-        extras: bool = True,
     ) -> None:
         self.client = client
-        self.extras = extras
+        self.validate, self.key = validate, key
         self.criteria = criteria
         self.account_id = account_id
         self.page_size = page_size
@@ -657,28 +690,28 @@ class LeadSearch:
     def received(self) -> int:
         return self.tally.received if self.tally else 0
 
-    def __aiter__(self) -> AsyncIterator[list[LeadRow]]:
+    def __aiter__(self) -> AsyncIterator[list[R]]:
         if self._started:
             raise RuntimeError("a LeadSearch can be iterated once; call search_leads again")
         self._started = True
         return self._pages()
 
-    async def _page(self, page: int, rows: int) -> list[LeadRow]:
+    async def _page(self, page: int, rows: int) -> list[R]:
         return self._rows(await self._body(page, rows))
 
     async def _body(self, page: int, rows: int) -> bytes:
         return await self.client._search_body(self.criteria, page, rows, self.account_id)
 
-    def _rows(self, body: bytes) -> list[LeadRow]:
-        return _page_rows(body, self.extras)
+    def _rows(self, body: bytes) -> list[R]:
+        return _page_rows(body, self.validate)
 
-    async def _pages(self) -> AsyncIterator[list[LeadRow]]:
+    async def _pages(self) -> AsyncIterator[list[R]]:
         if self.verify_count:
             self.expected = await self.client.count_leads(self.criteria, self.account_id)
             if self.expected == 0:
                 return
         base = await self.client._page_base(
-            lambda page, rows: _keys(self._page(page, rows), lambda r: r.lead_id)
+            lambda page, rows: _keys(self._page(page, rows), self.key)
         )
         tally = self.tally = PageTally(
             page_base=base or 0, page_size=self.page_size, expected=self.expected
@@ -694,7 +727,7 @@ class LeadSearch:
             while base is not None and tally.wanted():
                 rows = await ahead.page(tally.page)
                 before = tally.received
-                more = tally.tell([row.lead_id for row in rows])
+                more = tally.tell(list(map(self.key, rows)))
                 if tally.received > before:
                     yield rows
                 del rows  # not kept alive while the caller builds the next page's frame
@@ -711,8 +744,8 @@ class LeadSearch:
         pages = -(-tally.expected // self.page_size)
         return tally.page_base + pages - 1
 
-    async def collect(self) -> list[LeadRow]:
-        rows: list[LeadRow] = []
+    async def collect(self) -> list[R]:
+        rows: list[R] = []
         async for page in self:
             rows.extend(page)
         return rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from .client import CampaignRef, EngageClient
@@ -27,16 +27,18 @@ from .models import (
     LeadRow,
     SearchCriteria,
 )
+from .records import LeadRecord
 from .settings import EngageSettings
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-async def _next(pages: AsyncIterator[list[LeadRow]]) -> list[LeadRow]:
+async def _next(pages: AsyncIterator[list[R]]) -> list[R]:
     return await pages.__anext__()
 
 
-async def _close(pages: AsyncIterator[list[LeadRow]]) -> None:
+async def _close(pages: AsyncIterator[list[R]]) -> None:
     aclose = getattr(pages, "aclose", None)
     if aclose is not None:
         await aclose()
@@ -89,7 +91,14 @@ class SyncEngageClient:
     def search_leads(
         self, criteria: SearchCriteria, account_id: str | None = None, **kw: Any
     ) -> Iterator[list[LeadRow]]:
-        search = self._client.search_leads(criteria, account_id, **kw)
+        return self._pages(self._client.search_leads(criteria, account_id, **kw))
+
+    def search_lead_records(
+        self, criteria: SearchCriteria, account_id: str | None = None, **kw: Any
+    ) -> Iterator[list[LeadRecord]]:
+        return self._pages(self._client.search_lead_records(criteria, account_id, **kw))
+
+    def _pages(self, search: AsyncIterable[list[R]]) -> Iterator[list[R]]:
         pages = search.__aiter__()
         try:
             while True:

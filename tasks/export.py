@@ -9,10 +9,11 @@ failed search leaves no half-written file under the final name.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -20,15 +21,16 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from engage_voice.models import LeadRow
+from engage_voice.records import LeadRecord
 from tasks.conditions import apply_conditions, check_conditions
 from tasks.files import atomic_path, shown
 from tasks.frames import LEAD_COLUMNS, LEAD_SCHEMA, rows_to_frame
 from tasks.models import Condition
 from tasks.tables import page_table
 
-__all__ = ["FrameSummary", "read_lead_ids", "stream_to_csv", "stream_to_parquet"]
+__all__ = ["FrameSummary", "noting_fields", "read_lead_ids", "stream_to_csv", "stream_to_parquet"]
 
-Pages = Iterable[Sequence[LeadRow]]
+Pages = Iterable[Sequence[LeadRow]] | Iterable[Sequence[LeadRecord]]
 
 
 class FrameSummary(BaseModel):
@@ -45,6 +47,19 @@ class FrameSummary(BaseModel):
 def _now(now: datetime | None) -> datetime:
     # One clock for every page: `within days 7` must not shift during a long export.
     return datetime.now(UTC) if now is None else now
+
+
+def noting_fields(pages: Pages, fields: set[str]) -> Iterator[Sequence[Any]]:
+    """The pages, noting in `fields` the field names their rows carried (a LeadRow's
+    fields set, a LeadRecord's keys)."""
+    every = LeadRow.model_fields.keys()
+    for page in pages:
+        if page and not fields >= every:  # once every field has been seen, none can be added
+            if isinstance(page[0], dict):
+                fields.update(*page)  # a record's keys; no call per row
+            else:
+                fields.update(*map(attrgetter("__pydantic_fields_set__"), page))
+        yield page
 
 
 def stream_to_parquet(

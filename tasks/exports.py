@@ -101,7 +101,7 @@ def export_to_file(
         get_run_logger().info("target table: %s", match.summary())
         pages: Any = [rows] if rows else []
     else:
-        pages = client.search_leads(criteria, source.account_id, extras=False)
+        pages = client.search_lead_records(criteria, source.account_id)
     writer = stream_to_parquet if fmt == "parquet" else stream_to_csv
     return writer(pages, path, selection.conditions)
 

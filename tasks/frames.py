@@ -19,6 +19,7 @@ import pyarrow as pa
 from pydantic.alias_generators import to_camel
 
 from engage_voice.models import SYSTEM_DISPOSITIONS, LeadRow, LeadState
+from engage_voice.records import LeadRecord
 
 __all__ = [
     "FIELD_OF",
@@ -29,6 +30,7 @@ __all__ = [
     "columns_to_frame",
     "page_categories",
     "row_columns",
+    "row_values",
     "rows_to_frame",
 ]
 
@@ -189,18 +191,33 @@ _BUILDERS = {
 _GET_ALL = attrgetter(*(FIELD_OF[wire] for wire in LEAD_COLUMNS))
 _FROM_DICT = itemgetter(*(FIELD_OF[wire] for wire in LEAD_COLUMNS))
 _DICT = attrgetter("__dict__")
+_FIELDS = tuple(FIELD_OF[wire] for wire in LEAD_COLUMNS)
 
 
-def row_columns(rows: Sequence[LeadRow]) -> list[tuple[Any, ...]]:
-    """The rows' values, one tuple per LEAD_COLUMNS entry, in that order."""
+def row_columns(rows: Sequence[LeadRow] | Sequence[LeadRecord]) -> list[tuple[Any, ...]]:
+    """The rows' values, one tuple per LEAD_COLUMNS entry, in that order. Rows are LeadRows
+    or LeadRecords (a record's missing field is None, as the row's default)."""
     # One C-level getter call per row, then a transpose: far cheaper than 35 passes. The
     # getter reads the model's __dict__, where a lookup costs a fifth of an attribute's on a
     # pydantic model (through attributes the transpose was two thirds of this function).
+    records = bool(rows) and isinstance(rows[0], dict)
     try:
-        tuples = list(map(_FROM_DICT, map(_DICT, rows)))
-    except KeyError:  # a row whose __dict__ lacks a field: read through its attributes
-        tuples = list(map(_GET_ALL, rows))
+        tuples = list(map(_FROM_DICT, rows if records else map(_DICT, rows)))
+    except KeyError:  # a record or row __dict__ without a field: default it
+        tuples = (
+            [tuple(map(row.get, _FIELDS)) for row in rows]  # type: ignore[union-attr]
+            if records
+            else list(map(_GET_ALL, rows))
+        )
     return list(zip(*tuples, strict=True)) or [()] * len(LEAD_COLUMNS)
+
+
+def row_values(rows: Sequence[LeadRow] | Sequence[LeadRecord], wire: str) -> list[Any]:
+    """One LEAD_COLUMNS column of these rows (LeadRows or LeadRecords)."""
+    field = FIELD_OF[wire]
+    if rows and isinstance(rows[0], dict):
+        return [row.get(field) for row in rows]  # type: ignore[union-attr]
+    return [getattr(row, field) for row in rows]
 
 
 def columns_to_frame(columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
@@ -209,7 +226,7 @@ def columns_to_frame(columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
     return pd.DataFrame(data, copy=False)
 
 
-def rows_to_frame(rows: Sequence[LeadRow]) -> pd.DataFrame:
+def rows_to_frame(rows: Sequence[LeadRow] | Sequence[LeadRecord]) -> pd.DataFrame:
     """One typed column per LEAD_COLUMNS entry, in that order. Extra (unknown) fields the
     service sent are not columns: the frame's shape must not depend on the page."""
     return columns_to_frame(dict(zip(LEAD_COLUMNS, row_columns(rows), strict=True)))

@@ -34,9 +34,8 @@ import os
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,7 @@ import pyarrow.parquet as pq
 from engage_voice.models import LeadRow
 
 from .errors import RunRefused
-from .export import stream_to_parquet
+from .export import Pages, noting_fields, stream_to_parquet
 from .frames import rows_to_frame
 from .models import ChunkOutcome, Plan, RunReport
 from .store import JournalStore, StoreLocked, check_name, open_store
@@ -84,16 +83,6 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
-
-
-def _noting_fields(
-    pages: Iterable[Sequence[LeadRow]], fields: set[str]
-) -> Iterator[Sequence[LeadRow]]:
-    every = LeadRow.model_fields.keys()
-    for page in pages:
-        if not fields >= every:  # once every field has been seen, no row can add one
-            fields.update(*map(attrgetter("__pydantic_fields_set__"), page))  # no call per row
-        yield page
 
 
 # The selections of the runs this process is acting on, as chunk tasks read their row groups:
@@ -241,7 +230,7 @@ class RunJournal:
 
     def write_selection(
         self,
-        pages: Iterable[Sequence[LeadRow]],
+        pages: Pages,
         conditions: Sequence[Any] = (),
         predicate: Callable[[pd.DataFrame], Any] | None = None,
     ) -> None:
@@ -252,7 +241,7 @@ class RunJournal:
         fields: set[str] = set()
         with tempfile.TemporaryDirectory(prefix="leads-selection-") as scratch:
             path = Path(scratch) / TARGETS
-            stream_to_parquet(_noting_fields(pages, fields), path, conditions)
+            stream_to_parquet(noting_fields(pages, fields), path, conditions)
             if predicate is not None:
                 frame = pd.read_parquet(path)
                 frame[predicate(frame).astype(bool)].to_parquet(path, index=False)

@@ -3,7 +3,7 @@ write."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -11,10 +11,11 @@ from typing import Any
 import pandas as pd
 
 from engage_voice import SyncEngageClient
-from engage_voice.models import ActionParams, LeadRow, SearchCriteria
+from engage_voice.models import ActionParams, SearchCriteria
 
 from .conditions import check_conditions
 from .errors import RunRefused
+from .export import Pages
 from .journal import RunJournal
 from .models import (
     AUTO_CHUNKS,
@@ -152,9 +153,9 @@ def select_leads(
             match, rows = match_targets(client, source.account_id, criteria, keys)
             report = match.model_dump(mode="json")
             report["summary"] = match.summary()
-            pages: Iterable[list[LeadRow]] = [rows] if rows else []
+            pages: Pages = [rows] if rows else []
         else:
-            pages = client.search_leads(criteria, source.account_id, extras=False)
+            pages = client.search_lead_records(criteria, source.account_id)
         read = _then(pages, lambda: after.append(pool.submit(scope_counts, client, source)))
         journal.write_selection(read, conditions, predicate)
         ids = journal.selected_ids()
@@ -173,7 +174,7 @@ def select_leads(
     return criteria, ids, (min(counted_before[0], counted_after[0]), scopes), report
 
 
-def _then(pages: Iterable[list[LeadRow]], done: Callable[[], Any]) -> Iterator[list[LeadRow]]:
+def _then(pages: Pages, done: Callable[[], Any]) -> Iterator[Sequence[Any]]:
     """The pages, then `done()` once the last has been read (not when reading fails)."""
     yield from pages
     done()

@@ -17,15 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engage_voice.models import LeadRow
+from engage_voice.records import LeadRecord
 
 from .conditions import condition_mask
 from .frames import (
-    FIELD_OF,
     LEAD_COLUMNS,
     LEAD_SCHEMA,
     columns_to_frame,
     page_categories,
     row_columns,
+    row_values,
 )
 from .models import Condition
 
@@ -65,16 +66,18 @@ _BUILDERS: dict[str, Callable[[str, Sequence[Any]], pa.Array]] = {
 
 
 def page_table(
-    rows: Sequence[LeadRow], checked: Sequence[Condition] = (), now: datetime | None = None
+    rows: Sequence[LeadRow] | Sequence[LeadRecord],
+    checked: Sequence[Condition] = (),
+    now: datetime | None = None,
 ) -> pa.Table:
     """The rows satisfying every one of these checked conditions, as a LEAD_SCHEMA table."""
     if checked:
         # The conditions' columns first: the rows they drop are never converted.
         wanted = {condition.column for condition in checked}
         named = [w for w in LEAD_COLUMNS if w in wanted]
-        values = {w: [getattr(row, FIELD_OF[w]) for row in rows] for w in named}
+        values = {w: row_values(rows, w) for w in named}
         keep = condition_mask(columns_to_frame(values), checked, now)
-        rows = list(compress(rows, keep))
+        rows = list(compress(rows, keep))  # type: ignore[assignment]
     columns = row_columns(rows)
     return pa.Table.from_arrays(
         [

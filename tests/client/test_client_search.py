@@ -8,7 +8,8 @@ import pytest
 
 from engage_voice import ApiError, EngageClient, EngageError, PagingMismatchError, SyncEngageClient
 from engage_voice import client as client_module
-from engage_voice.models import SearchCriteria
+from engage_voice.models import LeadRow, SearchCriteria
+from engage_voice.records import lead_records_json
 from engage_voice.paging import PageTally
 
 
@@ -210,6 +211,13 @@ def test_a_search_left_after_its_first_page_cancels_what_it_read_ahead(make_sett
         assert sum(len(page) for page in client.search_leads(criteria, ref.account_id)) == total
 
 
+VALIDATORS = {
+    "rows": lambda body: LeadRow.validate_many_json(body, extras=True),
+    "rows-without-extras": lambda body: LeadRow.validate_many_json(body, extras=False),
+    "records": lead_records_json,
+}
+
+
 @pytest.mark.parametrize(
     ("body", "said"),
     [
@@ -219,15 +227,17 @@ def test_a_search_left_after_its_first_page_cancels_what_it_read_ahead(make_sett
         (b"null", "NoneType, not a list of rows"),
     ],
 )
-def test_a_page_body_that_is_not_a_list_of_rows_is_refused_by_name(body, said):
+@pytest.mark.parametrize("validate", VALIDATORS.values(), ids=VALIDATORS.keys())
+def test_a_page_body_that_is_not_a_list_of_rows_is_refused_by_name(body, said, validate):
     """What a proxy or a changed service may answer a search with: a typed, specific error
     (it used to leak a bare JSONDecodeError for a body that is not JSON)."""
     with pytest.raises(EngageError, match=said):
-        client_module._page_rows(body, extras=False)
+        client_module._page_rows(body, validate)
 
 
-def test_a_page_with_a_malformed_row_names_the_row_and_field():
+@pytest.mark.parametrize("validate", VALIDATORS.values(), ids=VALIDATORS.keys())
+def test_a_page_with_a_malformed_row_names_the_row_and_field(validate):
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="leadId"):
-        client_module._page_rows(b'[{"leadId": 1}, {"leadId": "x"}]', extras=True)
+        client_module._page_rows(b'[{"leadId": 1}, {"leadId": "x"}]', validate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -12,6 +13,8 @@ from tasks.conditions import apply_conditions, check_conditions
 from tasks.frames import LEAD_SCHEMA, rows_to_frame
 from tasks.models import Condition
 from tasks.tables import page_table
+
+from .conftest import wire_lead
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -79,3 +82,22 @@ def test_an_empty_page_is_an_empty_table_of_the_schema():
     table = page_table([])
     assert table.num_rows == 0 and table.schema.equals(LEAD_SCHEMA, check_metadata=True)
     assert table.equals(_through_pandas([]))
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [[], [Condition(column="leadState", op="in", value=["READY", "PAUSED"])]],
+)
+def test_records_make_the_table_and_frame_their_rows_make(conditions):
+    from engage_voice.records import lead_records_json
+
+    wire = [wire_lead(i) for i in range(20)]
+    wire += [wire_lead(i) | {"leadState": "SOMETHING_NEW", "zip": None} for i in range(20, 23)]
+    wire.append(wire_lead(30) | {"nextDialTime": "2026-07-01T12:30:00.000+0530"})  # at +0530
+    wire.append({"leadId": 31, "leadPasses": 2})  # a service leaving fields out
+    body = json.dumps(wire)
+    records = lead_records_json(body)
+    rows = LeadRow.validate_many_json(body, extras=False)
+    checked = check_conditions(conditions)
+    assert page_table(records, checked, NOW).equals(page_table(rows, checked, NOW))
+    assert rows_to_frame(records).equals(rows_to_frame(rows))
