@@ -477,9 +477,11 @@ class EngageClient:
         page_size: int | None = None,
         verify_count: bool = True,
         extras: bool = True,
+        on_last_page: Callable[[], object] | None = None,
     ) -> LeadSearch[LeadRow]:
         """Async iterator over pages of leads, reconciled against `count=true`; rows keep
-        the fields beyond LeadRow's unless `extras` is False (cheaper, for bulk reads)."""
+        the fields beyond LeadRow's unless `extras` is False (cheaper, for bulk reads).
+        `on_last_page()` is called once the last page has arrived, before it is yielded."""
         return LeadSearch(
             self,
             criteria,
@@ -488,6 +490,7 @@ class EngageClient:
             _LEAD_ID,
             page_size=page_size or self.settings.page_size,
             verify_count=verify_count,
+            on_last_page=on_last_page,
         )
 
     def search_lead_records(
@@ -497,6 +500,7 @@ class EngageClient:
         *,
         page_size: int | None = None,
         verify_count: bool = True,
+        on_last_page: Callable[[], object] | None = None,
     ) -> LeadSearch[LeadRecord]:
         """As `search_leads`, the rows as `LeadRecord` dicts: the same fields and checks at
         about half the cost per row, for reads that only turn rows into columns."""
@@ -508,6 +512,7 @@ class EngageClient:
             _RECORD_ID,
             page_size=page_size or self.settings.page_size,
             verify_count=verify_count,
+            on_last_page=on_last_page,
         )
 
     # -- writes ------------------------------------------------------------------------
@@ -671,9 +676,11 @@ class LeadSearch(Generic[R]):
         *,
         page_size: int,
         verify_count: bool = True,
+        on_last_page: Callable[[], object] | None = None,
     ) -> None:
         self.client = client
         self.validate, self.key = validate, key
+        self.on_last_page = on_last_page
         self.criteria = criteria
         self.account_id = account_id
         self.page_size = page_size
@@ -728,6 +735,9 @@ class LeadSearch(Generic[R]):
                 rows = await ahead.page(tally.page)
                 before = tally.received
                 more = tally.tell(list(map(self.key, rows)))
+                if not more and self.on_last_page is not None:
+                    # Before the caller works on it: what waits for the end starts now.
+                    self.on_last_page()
                 if tally.received > before:
                     yield rows
                 del rows  # not kept alive while the caller builds the next page's frame

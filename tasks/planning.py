@@ -3,6 +3,7 @@ write."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -142,25 +143,34 @@ def select_leads(
     keys = load_target_table(selection.targets) if selection.targets is not None else None
     if keys is not None and not keys.values:
         raise EmptyTargetTable(keys)
-    # The scope is counted while the search runs, and again once its last page is in (while
-    # the file is finished), and the smaller kept: leads deleted meanwhile must not make a
-    # whole-campaign selection look narrower than the campaign. Neither count waits for
-    # the other work, nor the work for them.
+    # The scope is counted while the search runs, and again once its last page has arrived
+    # (while that page is written and the file finished), and the smaller kept: leads
+    # deleted meanwhile must not make a whole-campaign selection look narrower than the
+    # campaign. Neither count waits for the other work, nor the work for them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scope-count") as pool:
         before = pool.submit(scope_counts, client, source)
         after: list[Future[tuple[int, dict[int, int]]]] = []
+        lock = threading.Lock()
+
+        def count_after() -> None:  # once: when the last page arrives, or else at the end
+            with lock:
+                if not after:
+                    after.append(pool.submit(scope_counts, client, source))
+
         if keys is not None:
             match, rows = match_targets(client, source.account_id, criteria, keys)
             report = match.model_dump(mode="json")
             report["summary"] = match.summary()
             pages: Pages = [rows] if rows else []
         else:
-            pages = client.search_lead_records(criteria, source.account_id)
-        read = _then(pages, lambda: after.append(pool.submit(scope_counts, client, source)))
-        journal.write_selection(read, conditions, predicate)
+            pages = client.search_lead_records(
+                criteria, source.account_id, on_last_page=count_after
+            )
+        journal.write_selection(_then(pages, count_after), conditions, predicate)
         ids = journal.selected_ids()
         counted_before = before.result()
-        counted_after = (after[0] if after else pool.submit(scope_counts, client, source)).result()
+        count_after()  # a search that ended without pages
+        counted_after = after[0].result()
     selected = journal.selected_per_list(source.list_ids)
     scopes = [
         ListScope(

@@ -9,8 +9,8 @@ import pytest
 from engage_voice import ApiError, EngageClient, EngageError, PagingMismatchError, SyncEngageClient
 from engage_voice import client as client_module
 from engage_voice.models import LeadRow, SearchCriteria
-from engage_voice.records import lead_records_json
 from engage_voice.paging import PageTally
+from engage_voice.records import lead_records_json
 
 
 async def _campaign(client):
@@ -241,3 +241,28 @@ def test_a_page_with_a_malformed_row_names_the_row_and_field(validate):
 
     with pytest.raises(ValidationError, match="leadId"):
         client_module._page_rows(b'[{"leadId": 1}, {"leadId": "x"}]', validate)
+
+
+async def test_the_last_page_is_announced_on_arrival_before_it_is_yielded(make_settings):
+    """What waits for the end of a search (the selection's second scope count) starts
+    while the caller still works on the last page, and only once per search."""
+    events: list[object] = []
+    async with EngageClient(make_settings(page_size=97)) as client:
+        ref, criteria = await _campaign(client)
+        for search in (client.search_leads, client.search_lead_records):
+            events.clear()
+            async for page in search(
+                criteria, ref.account_id, on_last_page=lambda: events.append("last")
+            ):
+                events.append(len(page))
+            assert events.count("last") == 1
+            assert events[-2] == "last" and isinstance(events[-1], int)
+            assert sum(n for n in events if isinstance(n, int)) == await client.count_leads(
+                criteria, ref.account_id
+            )
+        events.clear()
+        nothing = SearchCriteria(campaign_id=ref.campaign_id, lead_ids=[1])
+        assert await client.search_lead_records(
+            nothing, ref.account_id, on_last_page=lambda: events.append("last")
+        ).collect() == []
+        assert events == []  # an empty search has no last page
