@@ -210,19 +210,28 @@ class EngageClient:
         tally = PageTally(page_base=base, page_size=LISTING_ROWS, what=path.rsplit("/", 1)[-1])
         found: list[M] = []
         seen: set[int] = set()
-        while True:
-            page = await fetch(tally.page, LISTING_ROWS)
-            if tally.pages == 0 and not page and await self._get(path, account):
-                # A first page empty while the unpaged listing is not: the base is wrong
-                # (a base set by hand), and an empty listing would hide every name in it.
-                raise tally.mismatch(f"page {tally.page} is empty, the unpaged listing is not")
-            more = tally.tell([key(item) for item in page])
-            for item in page:
-                if key(item) not in seen:  # a page the service repeated whole adds nothing
-                    seen.add(key(item))
-                    found.append(item)
-            if not more:
-                return found
+        # A first page, however short, never proves the end (a cap below LISTING_ROWS looks
+        # the same), so the second is always read after it: both are asked for at once.
+        second = asyncio.ensure_future(fetch(base + 1, LISTING_ROWS))
+        try:
+            while True:
+                number = tally.page
+                page = await (second if number == base + 1 else fetch(number, LISTING_ROWS))
+                if tally.pages == 0 and not page and await self._get(path, account):
+                    # A first page empty while the unpaged listing is not: the base is wrong
+                    # (a base set by hand), and an empty listing would hide every name in it.
+                    raise tally.mismatch(f"page {number} is empty, the unpaged listing is not")
+                more = tally.tell([key(item) for item in page])
+                for item in page:
+                    if key(item) not in seen:  # a page the service repeated whole adds nothing
+                        seen.add(key(item))
+                        found.append(item)
+                if not more:
+                    return found
+        finally:
+            if not second.done():
+                second.cancel()
+            await asyncio.gather(second, return_exceptions=True)
 
     async def _page_base(
         self, fetch_keys: Callable[[int, int], Awaitable[list[int]]]

@@ -64,18 +64,25 @@ async def test_states_and_dispositions(client):
 
 
 async def test_a_campaign_is_looked_for_in_every_account_at_once(client, admin, make_settings):
-    """One dial-group tree per account, requested together: the accounts' round trips no
-    longer add up. A failing account still fails the lookup with its own error, not a
-    group of errors, and leaves no request running."""
+    """One dial-group tree per account, requested together, its first two pages at once (a
+    first page never proves the end): neither the accounts' round trips nor the pages'
+    add up. A failing account still fails the lookup with its own error, not a group of
+    errors, and leaves no request running."""
     from engage_voice import EngageClient, ServerError
 
     accounts = await client.accounts()
     assert len(accounts) > 1
     admin.faults(latency_ms=200, path_contains="withChildren")
     admin.http.post("/sandbox/limits/reset").raise_for_status()
+    sent = admin.stats()["requests_by_class"]["admin_other"]
     ref = await client.find_campaign("My Predictive Campaign")
     assert ref.campaign_name == "My Predictive Campaign"
-    assert admin.stats()["in_flight_peaks"]["admin_other"] == len(accounts)
+    stats = admin.stats()
+    assert stats["in_flight_peaks"]["admin_other"] == 2 * len(accounts)
+    # No request more than when the pages went one after the other: the accounts, the
+    # page-base probe's two tiny pages (a host not seen before), then each account's first
+    # page and the second that shows it was the last.
+    assert stats["requests_by_class"]["admin_other"] - sent == 1 + 2 + 2 * len(accounts)
 
     failing = accounts[-1].account_id
     admin.faults(script=[{"kind": "5xx", "path_contains": f"{failing}/dialGroups", "count": 5}])
