@@ -15,7 +15,8 @@ import asyncio
 import difflib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from operator import itemgetter
+from functools import partial
+from operator import attrgetter, itemgetter
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -458,7 +459,7 @@ class EngageClient:
         """One raw page. Prefer `search_leads`, which reconciles pages against the count.
         Without `extras`, fields beyond LeadRow's are not kept (`model_extra` is None)."""
         body = await self._search_body(criteria, page, max_rows, account_id)
-        return _page_rows(body, lambda data: LeadRow.validate_many_json(data, extras=extras))
+        return _page_rows(body, partial(LeadRow.validate_many_json, extras=extras))
 
     async def _search_body(
         self,
@@ -491,15 +492,9 @@ class EngageClient:
         """Async iterator over pages of leads, reconciled against `count=true`; rows keep
         the fields beyond LeadRow's unless `extras` is False (cheaper, for bulk reads).
         `on_last_page()` is called once the last page has arrived, before it is yielded."""
-        return LeadSearch(
-            self,
-            criteria,
-            self._account(account_id),
-            lambda body: LeadRow.validate_many_json(body, extras=extras),
-            _LEAD_ID,
-            page_size=page_size or self.settings.page_size,
-            verify_count=verify_count,
-            on_last_page=on_last_page,
+        rows = partial(LeadRow.validate_many_json, extras=extras)
+        return self._search(
+            criteria, account_id, rows, _ROW_ID, page_size, verify_count, on_last_page
         )
 
     def search_lead_records(
@@ -513,12 +508,32 @@ class EngageClient:
     ) -> LeadSearch[LeadRecord]:
         """As `search_leads`, the rows as `LeadRecord` dicts: the same fields and checks at
         about half the cost per row, for reads that only turn rows into columns."""
+        return self._search(
+            criteria,
+            account_id,
+            lead_records_json,
+            _RECORD_ID,
+            page_size,
+            verify_count,
+            on_last_page,
+        )
+
+    def _search(
+        self,
+        criteria: SearchCriteria,
+        account_id: str | None,
+        validate: Callable[[bytes], list[R]],
+        key: Callable[[R], int],
+        page_size: int | None,
+        verify_count: bool,
+        on_last_page: Callable[[], object] | None,
+    ) -> LeadSearch[R]:
         return LeadSearch(
             self,
             criteria,
             self._account(account_id),
-            lead_records_json,
-            _RECORD_ID,
+            validate,
+            key,
             page_size=page_size or self.settings.page_size,
             verify_count=verify_count,
             on_last_page=on_last_page,
@@ -623,10 +638,7 @@ def _page_rows(body: bytes, validate: Callable[[bytes], list[R]]) -> list[R]:
         raise
 
 
-def _LEAD_ID(row: LeadRow) -> int:
-    return row.lead_id
-
-
+_ROW_ID: Callable[[LeadRow], int] = attrgetter("lead_id")
 _RECORD_ID: Callable[[LeadRecord], int] = itemgetter("lead_id")
 
 

@@ -3,7 +3,6 @@ write."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -150,12 +149,13 @@ def select_leads(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scope-count") as pool:
         before = pool.submit(scope_counts, client, source)
         after: list[Future[tuple[int, dict[int, int]]]] = []
-        lock = threading.Lock()
 
-        def count_after() -> None:  # once: when the last page arrives, or else at the end
-            with lock:
-                if not after:
-                    after.append(pool.submit(scope_counts, client, source))
+        def count_after() -> None:
+            # Once: when the last page arrives (a search says so), else when the pages end
+            # (a target table, a search without pages). The second call always comes later,
+            # from the thread that took the last page.
+            if not after:
+                after.append(pool.submit(scope_counts, client, source))
 
         if keys is not None:
             match, rows = match_targets(client, source.account_id, criteria, keys)
@@ -169,7 +169,6 @@ def select_leads(
         journal.write_selection(_then(pages, count_after), conditions, predicate)
         ids = journal.selected_ids()
         counted_before = before.result()
-        count_after()  # a search that ended without pages
         counted_after = after[0].result()
     selected = journal.selected_per_list(source.list_ids)
     scopes = [
