@@ -25,10 +25,13 @@ def run_chunks(
     options: RunOptions,
     logger: Any,
     action_windows: Sequence[tuple[int, float]] = (),
+    progress: reporting.Progress | None = None,
 ) -> list[ChunkOutcome]:
+    """Every chunk's outcome, in chunk order. `progress` (made here when not given) is
+    told of each; its owner closes it."""
     root = journal.root
     spec = spec_for(plan.action)
-    progress = reporting.Progress(plan)
+    progress = progress or reporting.Progress(plan)
     outcomes: dict[int, ChunkOutcome] = {}
     pending = deque(range(len(plan.chunks)))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from engage_voice import (
@@ -60,8 +61,14 @@ def _before_image(
         # its before-image. On a live dialer leads leave filters all the time; a chunk with
         # one that has is read again, so the lead is neither acted on nor in the image.
         # The rows themselves are read only when a proof or a resend needs them.
-        in_place = journal.selected_rows(plan, index, ["leadId"]) is not None
-        if in_place and client.count_leads(criteria, account) == len(ids):
+        # The count's round trip and the check that the selection's rows at the chunk's
+        # place are its leads (a Parquet read) overlap: both come before the first send. A
+        # count sent for a chunk not in place is one wasted count, never a write.
+        with ThreadPoolExecutor(1, thread_name_prefix="chunk-count") as pool:
+            counted = pool.submit(client.count_leads, criteria, account)
+            in_place = journal.selected_rows(plan, index, ["leadId"]) is not None
+            present = counted.result()
+        if in_place and present == len(ids):
             journal.write_before_ref(plan, index)
             return LazySnapshots(
                 ids, lambda: snapshots_from_table(journal.read_before_table(index))

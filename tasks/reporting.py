@@ -5,9 +5,11 @@ code runs in scripts and tests without Prefect."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -134,9 +136,27 @@ def plan_artifact(plan: Plan, dry_run: bool) -> None:
 PROGRESS_INTERVAL_SECONDS = 2.0
 
 
+def at_once(calls: Sequence[Callable[[], object]]) -> None:
+    """Independent Prefect API calls of this run made together rather than one round trip
+    after another: each in a thread of its own with a copy of the caller's context (which
+    names the flow run an artifact belongs to). Returns when every call has ended, raising
+    the first call's error if any failed."""
+    if len(calls) < 2:
+        for call in calls:
+            call()
+        return
+    with ThreadPoolExecutor(len(calls), thread_name_prefix="prefect-api") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, call) for call in calls]
+    for future in futures:
+        future.result()
+
+
 class Progress:
     """A run's progress artifact (none outside a flow run), updated when the last update
-    is PROGRESS_INTERVAL_SECONDS old, and always at the end; `clock` is for tests."""
+    is PROGRESS_INTERVAL_SECONDS old, and always at the end; `clock` is for tests.
+
+    Updates are sent from a thread of their own, in order, so no chunk's outcome waits for
+    one; `close` waits for the last (the run's end calls it after its own artifacts)."""
 
     def __init__(self, plan: Plan, clock: Callable[[], float] = time.monotonic) -> None:
         self.artifact_id = (
@@ -146,6 +166,7 @@ class Progress:
         )
         self._clock = clock
         self._last: float | None = None
+        self._sender: ThreadPoolExecutor | None = None
         self.updates = 0
 
     def due(self, done: int, total: int) -> bool:
@@ -160,10 +181,25 @@ class Progress:
         if self.artifact_id is None or not self.due(done, total):
             return
         self.updates += 1
+        if self._sender is None:
+            self._sender = ThreadPoolExecutor(1, thread_name_prefix="progress")
+        percent = 100.0 * done / max(total, 1)
+        self._sender.submit(
+            contextvars.copy_context().run, self._send, UUID(self.artifact_id), percent
+        )
+
+    @staticmethod
+    def _send(artifact_id: UUID, percent: float) -> None:
         try:
-            update_progress_artifact(UUID(self.artifact_id), 100.0 * done / max(total, 1))
+            update_progress_artifact(artifact_id, percent)
         except Exception as exc:  # progress is cosmetic; never fail a run over it
             log.debug("progress update failed: %s", exc)
+
+    def close(self) -> None:
+        """Wait for the updates sent so far (safe to call twice)."""
+        if self._sender is not None:
+            self._sender.shutdown(wait=True)
+            self._sender = None
 
 
 def table_artifact(rows: list[dict[str, Any]], key: str, description: str, empty: str) -> None:
@@ -176,37 +212,45 @@ def table_artifact(rows: list[dict[str, Any]], key: str, description: str, empty
 
 
 def report_artifacts(report: RunReport) -> None:
+    """The run's outcome, verification and summary artifacts, created together."""
     if not _in_flow():
         return
     nothing = (
         f"No chunk was acted on: {report.message}" if report.message else "No chunk was acted on."
     )
-    table_artifact(
+    outcomes = [
+        {
+            "chunk": o.index + 1,
+            "status": str(o.status),
+            "planned": o.planned,
+            "present": o.present,
+            "updated": o.updated,
+            "deleted": o.deleted,
+            "attempts": o.attempts,
+            "verified": o.verified,
+            "notes": o.ambiguity or o.error or "",
+        }
+        for o in report.outcomes
+    ]
+    verification = verification_rows(report)
+    unverified = "Nothing to verify: " + (
+        "a dry run writes nothing." if report.dry_run else nothing
+    )
+    summary = summary_markdown(report)
+    at_once(
         [
-            {
-                "chunk": o.index + 1,
-                "status": str(o.status),
-                "planned": o.planned,
-                "present": o.present,
-                "updated": o.updated,
-                "deleted": o.deleted,
-                "attempts": o.attempts,
-                "verified": o.verified,
-                "notes": o.ambiguity or o.error or "",
-            }
-            for o in report.outcomes
-        ],
-        _key(report.run_key, "outcomes"),
-        "Per-chunk outcomes",
-        nothing,
+            lambda: table_artifact(
+                outcomes, _key(report.run_key, "outcomes"), "Per-chunk outcomes", nothing
+            ),
+            lambda: table_artifact(
+                verification,
+                _key(report.run_key, "verification"),
+                "Verification: RingCX re-read after acting",
+                unverified,
+            ),
+            lambda: create_markdown_artifact(summary, key=_key(report.run_key, "summary")),
+        ]
     )
-    table_artifact(
-        verification_rows(report),
-        _key(report.run_key, "verification"),
-        "Verification: RingCX re-read after acting",
-        "Nothing to verify: " + ("a dry run writes nothing." if report.dry_run else nothing),
-    )
-    create_markdown_artifact(summary_markdown(report), key=_key(report.run_key, "summary"))
 
 
 def verification_rows(report: RunReport) -> list[dict[str, Any]]:

@@ -279,12 +279,23 @@ def _commit(ctx: RunContext, plan: Plan) -> dict[str, int]:
 
 def _act_and_prove(ctx: RunContext, plan: Plan, baseline: dict[str, int]) -> RunReport:
     _rename(plan)
+    progress = reporting.Progress(plan)
+    try:
+        return _acted(ctx, plan, baseline, progress)
+    finally:
+        progress.close()  # its last update was sent while the run checked and reported
+
+
+def _acted(
+    ctx: RunContext, plan: Plan, baseline: dict[str, int], progress: reporting.Progress
+) -> RunReport:
     outcomes = run_chunks(
         plan,
         ctx.journal,
         ctx.options,
         ctx.logger,
         shared_client().settings.limits_for("lead_actions"),
+        progress,
     )
     report = ctx.report(plan, outcomes, "")
     if ctx.options.verify:

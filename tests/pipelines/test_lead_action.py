@@ -619,6 +619,45 @@ def test_a_state_change_spends_no_search_on_before_images_unless_a_lead_left(eng
     assert set(journal.read_before_image(0)["leadState"]) == {"READY"}
 
 
+def test_a_chunks_count_is_in_flight_while_its_place_in_the_selection_is_checked(engage_env):
+    """The count that lets a chunk's before-image be the selection's rows and the check
+    that those rows are the chunk's leads both precede its send: they overlap, rather than
+    the count's round trip waiting for the Parquet read."""
+    import threading
+
+    from engage_voice import SyncEngageClient
+    from tasks.journal import RunJournal
+
+    counting = threading.Event()
+    overlapped: list[bool] = []
+    count_leads, read_rows = SyncEngageClient.count_leads, RunJournal.selected_rows
+
+    def count(client, criteria, account_id=None):
+        if criteria.lead_ids:  # a chunk's count; the selection's name no leads
+            counting.set()
+        return count_leads(client, criteria, account_id)
+
+    def rows(journal, plan, index, columns=None):
+        if columns == ["leadId"]:
+            overlapped.append(counting.wait(10))
+        return read_rows(journal, plan, index, columns)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SyncEngageClient, "count_leads", count)
+        patch.setattr(RunJournal, "selected_rows", rows)
+        # One chunk: the only counts in flight are the selection's (done) and this one.
+        selection = _selection(lead_states=["READY"])
+        planned = lead_action(action=PauseLeads(), selection=selection, dry_run=True)
+        report = lead_action(
+            action=PauseLeads(),
+            selection=selection,
+            options=RunOptions(chunk_size=max(planned.total_leads, 1), run_key="overlapped"),
+        )
+    assert report.ok and report.chunks == 1
+    assert overlapped == [True]
+    assert report.outcomes[0].present == planned.total_leads
+
+
 def test_a_run_naming_no_concurrency_puts_the_action_budgets_burst_in_flight(engage_env):
     """max_concurrency 0 (the default): as many chunks in flight as the action budget lets
     start at once, not the 4 it used to be; and a run without a destination spends no count

@@ -35,13 +35,17 @@ def test_no_artifact_shows_an_empty_header_row(monkeypatch):
     from tasks import reporting
     from tasks.models import RunReport
 
-    made: list[tuple[str, object]] = []
+    made: dict[str, tuple[str, object]] = {}  # by key: the three are created at once
     monkeypatch.setattr(reporting, "_in_flow", lambda: True)
     monkeypatch.setattr(
-        reporting, "create_table_artifact", lambda rows, **kw: made.append(("table", rows))
+        reporting,
+        "create_table_artifact",
+        lambda rows, key, **kw: made.__setitem__(key.split("-")[0], ("table", rows)),
     )
     monkeypatch.setattr(
-        reporting, "create_markdown_artifact", lambda text, **kw: made.append(("markdown", text))
+        reporting,
+        "create_markdown_artifact",
+        lambda text, key, **kw: made.__setitem__(key.split("-")[0], ("markdown", text)),
     )
     dry = RunReport(
         run_key="k",
@@ -54,8 +58,11 @@ def test_no_artifact_shows_an_empty_header_row(monkeypatch):
         message="dry run: would PAUSE_LEADS 12 leads in 1 chunk; nothing was written",
     )
     reporting.report_artifacts(dry)
-    assert [kind for kind, _ in made] == ["markdown", "markdown", "markdown"]
-    outcomes, verification, summary = (str(body) for _, body in made)
+    assert sorted(made) == ["outcomes", "summary", "verification"]
+    assert {kind for kind, _ in made.values()} == {"markdown"}
+    outcomes, verification, summary = (
+        str(made[name][1]) for name in ("outcomes", "verification", "summary")
+    )
     assert outcomes.startswith("_No chunk was acted on: dry run")
     assert verification == "_Nothing to verify: a dry run writes nothing._"
     assert "| | |" not in summary and "| item | value |" in summary
