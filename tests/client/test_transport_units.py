@@ -106,3 +106,28 @@ def test_zero_backoff_is_refused():
 
     with pytest.raises(SettingsError, match="ENGAGE_BACKOFF_INITIAL"):
         EngageSettings(_env_file=None, backoff_initial=0)
+
+
+def test_clients_share_one_verifying_ssl_context_per_ca_setting(monkeypatch):
+    """Loading the CA bundle cost every new client about 17 ms: one context per process,
+    still verifying, and a new one when SSL_CERT_FILE names another bundle."""
+    import ssl
+
+    import certifi
+
+    from engage_voice import EngageSettings
+    from engage_voice.transport import Transport, verifying_ssl_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    settings = EngageSettings(_env_file=None, host="https://ringcx.invalid", api_token="t")
+    first, second = Transport(settings, None), Transport(settings, None)
+    shared = verifying_ssl_context()
+    assert shared is verifying_ssl_context()
+    assert shared.verify_mode == ssl.CERT_REQUIRED and shared.check_hostname
+    for transport in (first, second):
+        pool = transport.http._transport._pool  # type: ignore[attr-defined]
+        assert pool._ssl_context is shared
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    other = verifying_ssl_context()
+    assert other is not shared and other.verify_mode == ssl.CERT_REQUIRED
