@@ -282,11 +282,9 @@ async def _plain(
     takes a slot of its class's sliding windows as the client's pacer gives them (a
     request counts from its send until its answer, each window plus the margin): what
     the minimal request set costs any client that proves it stays under the limits."""
-    from contextlib import AsyncExitStack
-
     import httpx
 
-    from engage_voice.ratelimit import SlidingWindowLimiter
+    from engage_voice.ratelimit import UNLIMITED, SlidingWindowLimiter, classify
 
     base = f"/voice/api/v1/admin/accounts/{account}/campaignLeads"
     scope = {"campaignId": campaign, "campaignIds": [campaign]}
@@ -294,13 +292,20 @@ async def _plain(
     from tasks.planning import concurrency_for
 
     # As many in flight as the product puts there (its choice, when --concurrency is 0).
-    windows = sandbox.settings().limits_for("lead_actions")
-    limit = asyncio.Semaphore(concurrency_for(args.concurrency, windows))
     settings = sandbox.settings()
-    pacers = {
-        name: SlidingWindowLimiter(settings.limits_for(name), settings.pacing_margin)
-        for name in ("lead_search", "lead_search_count", "lead_actions")
-    }
+    limit = asyncio.Semaphore(
+        concurrency_for(args.concurrency, settings.limits_for("lead_actions"))
+    )
+    pacers: dict[str, Any] = {}
+
+    def pacer(method: str, path: str, params: dict[str, Any]) -> Any:
+        if not paced:
+            return UNLIMITED
+        kind = classify(method, path, params)  # the client's own operation classes
+        if kind not in pacers:
+            pacers[kind] = SlidingWindowLimiter(settings.limits_for(kind), settings.pacing_margin)
+        return pacers[kind]
+
     requests = 0
     async with httpx.AsyncClient(
         base_url=sandbox.url, headers={"X-Auth-Token": "sandbox-api-token"}, timeout=120
@@ -308,19 +313,10 @@ async def _plain(
 
         async def post(path: str, body: Any, **params: Any) -> Any:
             nonlocal requests
-            kind = "lead_search_count" if "count" in params else "lead_search"
-            if path == "actions":
-                kind = "lead_actions"
-            async with limit, AsyncExitStack() as stack:
-                if paced:
-                    await stack.enter_async_context(pacers[kind].slot())
+            method, url = "PUT" if path == "actions" else "POST", f"{base}/{path}"
+            async with limit, pacer(method, url, params).slot():
                 requests += 1
-                response = await http.request(
-                    "PUT" if path == "actions" else "POST",
-                    f"{base}/{path}",
-                    json=body,
-                    params=params,
-                )
+                response = await http.request(method, url, json=body, params=params)
                 response.raise_for_status()
                 return response.json()
 
